@@ -1,0 +1,17 @@
+//go:build tools
+
+// Package main pins, for go mod tidy, the modules this project builds on
+// before every one of them has a real importer in the tree.
+
+package main
+
+import (
+	_ "go.etcd.io/etcd/server/v3/embed"
+	_ "golang.org/x/tools/go/analysis/analysistest"
+	_ "golang.org/x/tools/go/packages"
+	_ "github.com/google/go-cmp/cmp"
+	_ "github.com/stretchr/testify/require"
+	_ "k8s.io/kubernetes/pkg/controlplane/apiserver"
+	_ "k8s.io/kubectl/pkg/cmd"
+	_ "k8s.io/client-go/kubernetes"
+)
