@@ -2,7 +2,6 @@
 
 // Package main pins, for go mod tidy, the modules this project builds on
 // before every one of them has a real importer in the tree.
-
 package main
 
 import (
