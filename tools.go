@@ -5,12 +5,12 @@
 package main
 
 import (
+	_ "github.com/google/go-cmp/cmp"
+	_ "github.com/stretchr/testify/require"
 	_ "go.etcd.io/etcd/server/v3/embed"
 	_ "golang.org/x/tools/go/analysis/analysistest"
 	_ "golang.org/x/tools/go/packages"
-	_ "github.com/google/go-cmp/cmp"
-	_ "github.com/stretchr/testify/require"
-	_ "k8s.io/kubernetes/pkg/controlplane/apiserver"
-	_ "k8s.io/kubectl/pkg/cmd"
 	_ "k8s.io/client-go/kubernetes"
+	_ "k8s.io/kubectl/pkg/cmd"
+	_ "k8s.io/kubernetes/pkg/controlplane/apiserver"
 )
