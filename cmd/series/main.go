@@ -83,17 +83,13 @@ func newTreeCommand(g *globals) *cobra.Command {
 		Long: `Materialize k8s.io/kubernetes at the pin in patches/BASE, with every staging
 module it replaces under staging/src/k8s.io/<name>, as a git repository whose one
 commit is tagged with the release. A tree that already holds the pin is reused.
-With KK_TREE pointing at a kubernetes/kubernetes checkout, only check that the
-release tag exists there.`,
+A kubernetes/kubernetes checkout given as --tree or KK_TREE is used as it is
+once its release tag is found.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := g.pin()
 			if err != nil {
 				return err
-			}
-			if os.Getenv("KK_TREE") != "" && !force {
-				s := &series.Series{Dir: g.patches, Tree: g.tree, Base: p.Tag(), Log: os.Stderr}
-				return s.RequireTree(cmd.Context())
 			}
 			_, err = kktree.Materialize(cmd.Context(), kktree.Options{Pin: p, Dest: g.tree, Force: force, Log: os.Stderr})
 			return err

@@ -80,8 +80,16 @@ func Materialize(ctx context.Context, o Options) (*Result, error) {
 			return &Result{Dir: dest, Pin: o.Pin, Commit: commit, Reused: true}, nil
 		case have != "":
 			return nil, fmt.Errorf("%s holds %s %s, not %s: rebuild it with --force (its branches are lost; run `series refresh` first to keep your commits) or use another directory", dest, pin.KubernetesModule, have, o.Pin.Kubernetes)
+		case repo.IsRepo(ctx) && repo.HasRef(ctx, "refs/tags/"+o.Pin.Tag()):
+			// A kubernetes/kubernetes checkout (KK_TREE): use it as it is.
+			commit, err := repo.Line(ctx, "rev-parse", o.Pin.Tag()+"^{commit}")
+			if err != nil {
+				return nil, err
+			}
+			logf("%s is a k/k checkout with tag %s (%.12s); using it as the tree", dest, o.Pin.Tag(), commit)
+			return &Result{Dir: dest, Pin: o.Pin, Commit: commit, Reused: true}, nil
 		default:
-			return nil, fmt.Errorf("%s exists and was not made by this tool: remove it, choose another directory, or point KK_TREE at a k/k checkout instead", dest)
+			return nil, fmt.Errorf("%s exists but is neither a tree made by this tool nor a k/k checkout with tag %s: remove it or choose another directory", dest, o.Pin.Tag())
 		}
 	}
 
