@@ -9,11 +9,12 @@ SHELL := /bin/bash
 BIN     ?= $(CURDIR)/_output/bin
 KK_TREE ?= $(CURDIR)/_output/kk
 SERIES  := $(BIN)/series
-# go commands inside the tree: the module proxy does not serve two staging
-# modules that the tree's go.work lists, so build the root module on its own
-# (its go.mod replaces every staging module with ./staging/src/...).
-# -trimpath keeps the build cache shared between copies of the tree.
-TREE_GO := env GOWORK=off GOFLAGS='-mod=mod -buildvcs=false -trimpath' go
+OUTPUT  := $(CURDIR)/_output
+# go commands inside the tree use a workspace file that `series tree` writes
+# beside it (the tree's own go.work names two staging modules the proxy does
+# not serve; see README). -trimpath keeps the build cache shared between
+# copies of the tree.
+TREE_GO := env GOWORK=$(OUTPUT)/$(notdir $(KK_TREE)).go.work GOFLAGS='-buildvcs=false -trimpath' go
 
 .PHONY: help
 help: ## List the targets
@@ -26,7 +27,7 @@ series-tool: ## Build the series tool into _output/bin
 
 .PHONY: tree
 tree: series-tool ## Materialize the pinned k/k tree (patches/BASE) into _output/kk, or check KK_TREE
-	$(SERIES) --tree $(KK_TREE) tree
+	$(SERIES) --tree $(KK_TREE) --output $(OUTPUT) tree
 
 .PHONY: apply
 apply: tree ## Apply the whole series (or N=<count>) on a fresh series branch of the tree

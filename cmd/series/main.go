@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -55,6 +56,7 @@ func newRootCommand() *cobra.Command {
 		newRefreshCommand(g),
 		newRebaseCommand(g),
 		newNewCommand(g),
+		newGoEnvCommand(g),
 	)
 	return root
 }
@@ -75,6 +77,42 @@ func (g *globals) series(ctx context.Context) (*series.Series, error) {
 	return s, nil
 }
 
+// workspace writes the tree's workspace file beside the other outputs and
+// returns its absolute path.
+func (g *globals) workspace() (string, error) {
+	path, err := filepath.Abs(kktree.WorkspaceFile(g.output, g.tree))
+	if err != nil {
+		return "", err
+	}
+	missing, err := kktree.WriteWorkspace(g.tree, path)
+	if err != nil {
+		return "", err
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "[tree] workspace %s leaves out absent modules %v; run go commands in the tree with GOWORK=%s\n", path, missing, path)
+	}
+	return path, nil
+}
+
+func newGoEnvCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "goenv",
+		Short: "Print the environment for go commands in the tree (eval \"$(series goenv)\")",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, err := g.workspace()
+			if err != nil {
+				return err
+			}
+			for _, kv := range kktree.GoEnv(path) {
+				k, v, _ := strings.Cut(kv, "=")
+				fmt.Printf("export %s=%q\n", k, v)
+			}
+			return nil
+		},
+	}
+}
+
 func newTreeCommand(g *globals) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
@@ -91,7 +129,10 @@ once its release tag is found.`,
 			if err != nil {
 				return err
 			}
-			_, err = kktree.Materialize(cmd.Context(), kktree.Options{Pin: p, Dest: g.tree, Force: force, Log: os.Stderr})
+			if _, err = kktree.Materialize(cmd.Context(), kktree.Options{Pin: p, Dest: g.tree, Force: force, Log: os.Stderr}); err != nil {
+				return err
+			}
+			_, err = g.workspace()
 			return err
 		},
 	}

@@ -18,14 +18,11 @@ import (
 	"github.com/generic-controlplane/gcp/internal/pin"
 )
 
-// GoEnv is the environment for go commands inside a materialized tree. The
-// module proxy does not serve k8s.io/sample-cli-plugin and
-// k8s.io/sample-controller, so the tree's go.work names two missing
-// directories; and the module zip keeps a vendor/ with only OWNERS, which the
-// go command calls inconsistent vendoring. Building the root module on its
-// own, with its ./staging replace directives, avoids both without editing a
-// single upstream file.
-var GoEnv = []string{"GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false"}
+// GoEnv is the environment for go commands inside a tree whose workspace
+// file WriteWorkspace wrote at workFile.
+func GoEnv(workFile string) []string {
+	return []string{"GOWORK=" + workFile, "GOFLAGS=-buildvcs=false -trimpath"}
+}
 
 // baselineDate fixes the baseline commit's dates so that its hash is the same
 // on every machine for the same pin.

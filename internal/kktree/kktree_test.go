@@ -93,3 +93,26 @@ func TestMaterializedTree(t *testing.T) {
 		assert.Equal(t, "1", count)
 	}
 }
+
+func TestWriteWorkspaceDropsAbsentModules(t *testing.T) {
+	tree := t.TempDir()
+	for _, m := range []string{".", "staging/src/k8s.io/api"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(tree, m), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(tree, m, "go.mod"), []byte("module x\n"), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "go.work"), []byte("go 1.26.0\n\nuse (\n\t.\n\t./staging/src/k8s.io/api\n\t./staging/src/k8s.io/sample-controller\n)\n"), 0o644))
+	out := filepath.Join(t.TempDir(), "kk.go.work")
+
+	missing, err := WriteWorkspace(tree, out)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"./staging/src/k8s.io/sample-controller"}, missing)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "\t"+tree+"\n")
+	assert.Contains(t, string(data), filepath.Join(tree, "staging/src/k8s.io/api"))
+	assert.NotContains(t, string(data), "sample-controller")
+	assert.NotContains(t, string(data), "./")
+	gowork, err := os.ReadFile(filepath.Join(tree, "go.work"))
+	require.NoError(t, err)
+	assert.Contains(t, string(gowork), "sample-controller", "the tree's own go.work is left alone")
+}
