@@ -1,0 +1,97 @@
+// Package initfuncs counts package-level init functions, the code every
+// binary linking a package runs at start-up whether it uses the package or
+// not. They are a coupling cost that package counts alone do not show.
+package initfuncs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+)
+
+// Package names the files of one package to scan.
+type Package struct {
+	Dir   string
+	Files []string // relative to Dir; already filtered by build constraints
+}
+
+// marker is a necessary condition for a file to declare an init function in
+// gofmt'ed source. Files without it are not parsed at all, which makes
+// counting across a few thousand packages cost a read instead of a parse.
+var marker = []byte("func init")
+
+// CountFile returns the number of `func init()` declarations in src.
+func CountFile(fset *token.FileSet, filename string, src []byte) (int, error) {
+	if !bytes.Contains(src, marker) {
+		return 0, nil
+	}
+	f, err := parser.ParseFile(fset, filename, src, parser.SkipObjectResolution)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "init" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Count returns the number of init functions in each package, in the order
+// given. Files are read and parsed concurrently.
+func Count(ctx context.Context, pkgs []Package) ([]int, error) {
+	counts := make([]int, len(pkgs))
+	type job struct{ pkg, file int }
+	jobs := make(chan job)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	workers := runtime.GOMAXPROCS(0) * 2 // reads block; keep the CPUs busy
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fset := token.NewFileSet()
+			for j := range jobs {
+				name := filepath.Join(pkgs[j.pkg].Dir, pkgs[j.pkg].Files[j.file])
+				src, err := os.ReadFile(name)
+				var n int
+				if err == nil {
+					n, err = CountFile(fset, name, src)
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("counting init functions: %w", err)
+				}
+				counts[j.pkg] += n
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i, p := range pkgs {
+		for k := range p.Files {
+			select {
+			case jobs <- job{i, k}:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return counts, ctx.Err()
+}
