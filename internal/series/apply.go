@@ -82,3 +82,15 @@ func (s *Series) am(ctx context.Context, index int, name string) error {
 	}
 	return f
 }
+
+// Start leaves the tree on a fresh Branch at Base, for callers that apply
+// the series one patch at a time (ApplyPatch) and look at every prefix.
+func (s *Series) Start(ctx context.Context, force bool) error {
+	return s.prepare(ctx, force)
+}
+
+// ApplyPatch applies patch name, number index (1-based) of the series, on
+// the tree's HEAD, with the same guarantees as Apply.
+func (s *Series) ApplyPatch(ctx context.Context, index int, name string) error {
+	return s.am(ctx, index, name)
+}
