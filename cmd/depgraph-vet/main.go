@@ -1,0 +1,16 @@
+// Command depgraph-vet is a go vet tool that runs the importrule analyzer:
+//
+//	go build -o _output/bin/depgraph-vet ./cmd/depgraph-vet
+//	go vet -vettool=$(pwd)/_output/bin/depgraph-vet -importrule.rules=analysis/rules/gcp-imports.yaml ./...
+//
+// It speaks the go vet tool protocol (unitchecker), so it cannot be run on
+// packages directly; use go vet.
+package main
+
+import (
+	"golang.org/x/tools/go/analysis/unitchecker"
+
+	"github.com/generic-controlplane/gcp/analysis/importrule"
+)
+
+func main() { unitchecker.Main(importrule.Analyzer) }
