@@ -1,0 +1,82 @@
+// Package etcdrun runs a real single-member etcd in-process on loopback, for
+// tools that start API servers against it.
+package etcdrun
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// Etcd is a running embedded etcd.
+type Etcd struct {
+	// Endpoint is the client URL, e.g. http://127.0.0.1:34567.
+	Endpoint string
+	e        *embed.Etcd
+}
+
+// Stop shuts etcd down and waits for it.
+func (e *Etcd) Stop() { e.e.Close() }
+
+// FreePorts returns n distinct loopback ports that were free a moment ago.
+func FreePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// Start runs etcd with its data in dir/etcd and its log in dir/etcd.log. A
+// port taken between choosing and binding it is retried with new ports.
+func Start(dir string) (*Etcd, error) {
+	var lastErr error
+	for range 3 {
+		ports, err := FreePorts(2)
+		if err != nil {
+			return nil, err
+		}
+		cfg := embed.NewConfig()
+		cfg.Name = "etcdrun"
+		cfg.Dir = filepath.Join(dir, "etcd")
+		cfg.LogLevel = "error"
+		cfg.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
+		client := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))}
+		peer := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+		cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+		e, err := embed.StartEtcd(cfg)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		select {
+		case <-e.Server.ReadyNotify():
+			return &Etcd{Endpoint: client.String(), e: e}, nil
+		case err := <-e.Err():
+			e.Close()
+			return nil, fmt.Errorf("etcd in %s failed: %w", cfg.Dir, err)
+		case <-time.After(time.Minute):
+			e.Close()
+			return nil, fmt.Errorf("etcd in %s not ready after a minute (log: %s)", cfg.Dir, cfg.LogOutputs[0])
+		}
+	}
+	return nil, fmt.Errorf("starting etcd in %s: %w", dir, lastErr)
+}

@@ -1,0 +1,218 @@
+// Package prove walks the patch series one prefix at a time on a scratch
+// copy of the pinned tree and records, for the baseline and every prefix,
+// whether it applies, builds, passes the k/k tests of the packages the series
+// touched, what the generic server and kube-apiserver link from k/k, and how
+// the built servers behave: the per-patch evidence the series is judged on.
+package prove
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/generic-controlplane/gcp/analysis/depgraph"
+	"github.com/generic-controlplane/gcp/internal/gitx"
+	"github.com/generic-controlplane/gcp/internal/kktree"
+	"github.com/generic-controlplane/gcp/internal/pin"
+	"github.com/generic-controlplane/gcp/internal/series"
+)
+
+// The two k/k binaries every prefix must keep building.
+const (
+	KubeAPIServer = "./cmd/kube-apiserver"
+	GenericSample = "./pkg/controlplane/apiserver/samples/generic"
+)
+
+// Config says what to prove where.
+type Config struct {
+	Patches string // the patches folder (BASE, series, patch files)
+	Source  string // the pinned tree to copy (it is never modified)
+	Work    string // scratch folder: the prefix tree, binaries, server data
+	// Runtime starts the built servers on an embedded etcd and measures them.
+	Runtime bool
+	// Scenario, when set, runs the harness scenario against a server built
+	// from the tree at each prefix.
+	Scenario ScenarioFunc
+	// Upto stops after this many patches; 0 proves the whole series.
+	Upto int
+	// Written is called with the result after every step, so a report on
+	// disk is never more than one step behind.
+	Written func(*Result) error
+	Log     io.Writer
+}
+
+// ScenarioFunc runs the harness scenario against the tree at dir (whose go
+// commands use env) and reports which steps passed.
+type ScenarioFunc func(ctx context.Context, dir string, env []string, work string) (*ScenarioResult, error)
+
+// ScenarioResult is the outcome of one scenario run.
+type ScenarioResult struct {
+	Server string   `json:"server"`
+	Passed int      `json:"passed"`
+	Total  int      `json:"total"`
+	Failed []string `json:"failed,omitempty"`
+}
+
+// Result is the whole proof.
+type Result struct {
+	Pin      string    `json:"pin"`
+	Baseline string    `json:"baselineCommit"`
+	Started  time.Time `json:"started"`
+	Steps    []*Step   `json:"steps"`
+	// NotReached lists patches after the first one that failed to apply.
+	NotReached []string `json:"notReached,omitempty"`
+}
+
+// Green reports whether every patch was proven.
+func (r *Result) Green() bool {
+	if len(r.NotReached) > 0 {
+		return false
+	}
+	for _, s := range r.Steps {
+		if !s.Green() {
+			return false
+		}
+	}
+	return true
+}
+
+type runner struct {
+	cfg    Config
+	s      *series.Series
+	tree   string
+	env    []string
+	base   *Step
+	prev   *Step
+	graphs map[string]*depgraph.Graph // previous prefix, by root
+}
+
+func (r *runner) logf(format string, args ...any) {
+	if r.cfg.Log != nil {
+		fmt.Fprintf(r.cfg.Log, "[prove] "+format+"\n", args...)
+	}
+}
+
+// Run proves the baseline and each prefix of the series.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	p, err := pin.ReadFile(filepath.Join(cfg.Patches, "BASE"))
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, tree: filepath.Join(cfg.Work, "kk")}
+	if r.tree, err = filepath.Abs(r.tree); err != nil {
+		return nil, err
+	}
+	if err := r.prepareTree(ctx, p); err != nil {
+		return nil, err
+	}
+	r.s = &series.Series{Dir: cfg.Patches, Tree: r.tree, Base: p.Tag(), Log: cfg.Log}
+	names, err := r.s.Patches()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Upto > 0 && cfg.Upto < len(names) {
+		names = names[:cfg.Upto]
+	}
+	if err := r.s.Start(ctx, true); err != nil {
+		return nil, err
+	}
+	res := &Result{Pin: p.Kubernetes, Started: time.Now().UTC()}
+	res.Baseline, _ = gitx.Repo{Dir: r.tree}.Line(ctx, "rev-parse", "HEAD")
+
+	for k := 0; k <= len(names); k++ {
+		step := &Step{Index: k, Subject: "baseline " + p.Kubernetes}
+		start := time.Now()
+		if k > 0 {
+			step.Patch = names[k-1]
+			r.logf("patch %d/%d: %s", k, len(names), step.Patch)
+			if err := r.s.ApplyPatch(ctx, k, step.Patch); err != nil {
+				step.ApplyError = err.Error()
+				res.Steps = append(res.Steps, step)
+				res.NotReached = names[k:]
+				r.logf("patch %d does not apply; the %d after it are not proven", k, len(names)-k)
+				return res, r.written(res)
+			}
+			step.Subject, _ = gitx.Repo{Dir: r.tree}.Line(ctx, "log", "-1", "--format=%s")
+		} else {
+			r.logf("baseline %s", p.Kubernetes)
+		}
+		step.Applies = true
+		r.evaluate(ctx, step)
+		step.Seconds = time.Since(start).Seconds()
+		r.logf("step %d done in %.0fs: %s", k, step.Seconds, step.Summary())
+		res.Steps = append(res.Steps, step)
+		if err := r.written(res); err != nil {
+			return res, err
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+	}
+	return res, nil
+}
+
+func (r *runner) written(res *Result) error {
+	if r.cfg.Written == nil {
+		return nil
+	}
+	return r.cfg.Written(res)
+}
+
+// prepareTree keeps a private clone of the source tree, so proving never
+// disturbs the tree a developer works in, and writes its workspace file.
+func (r *runner) prepareTree(ctx context.Context, p pin.Pin) error {
+	src, err := filepath.Abs(r.cfg.Source)
+	if err != nil {
+		return err
+	}
+	srcRepo := gitx.Repo{Dir: src}
+	if !srcRepo.HasRef(ctx, p.Tag()) {
+		return fmt.Errorf("%s has no %s: run `make tree`", src, p.Tag())
+	}
+	repo := gitx.Repo{Dir: r.tree}
+	if _, err := os.Stat(filepath.Join(r.tree, ".git")); err != nil {
+		r.logf("cloning %s into %s", src, r.tree)
+		if err := os.MkdirAll(filepath.Dir(r.tree), 0o755); err != nil {
+			return err
+		}
+		if _, err := (gitx.Repo{Dir: filepath.Dir(r.tree)}).Run(ctx, "clone", "--quiet", "--no-checkout", src, r.tree); err != nil {
+			return err
+		}
+	} else if _, err := repo.Run(ctx, "fetch", "--quiet", "--tags", src); err != nil {
+		return err
+	}
+	if !repo.HasRef(ctx, p.Tag()) {
+		return fmt.Errorf("%s has no %s after fetching from %s", r.tree, p.Tag(), src)
+	}
+	// The source's baseline commit, not the clone's checkout, decides which
+	// modules exist; check them out before writing the workspace.
+	if _, err := repo.Run(ctx, "checkout", "--quiet", "--force", p.Tag()); err != nil {
+		return err
+	}
+	work, err := filepath.Abs(filepath.Join(r.cfg.Work, "kk.go.work"))
+	if err != nil {
+		return err
+	}
+	if _, err := kktree.WriteWorkspace(r.tree, work); err != nil {
+		return err
+	}
+	r.env = kktree.GoEnv(work)
+	return nil
+}
+
+// goCmd runs a go command in the tree and returns its combined output.
+func (r *runner) goCmd(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = r.tree
+	cmd.Env = append(os.Environ(), r.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
+	}
+	return string(out), nil
+}

@@ -1,0 +1,350 @@
+package prove
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/generic-controlplane/gcp/analysis/depgraph"
+	"github.com/generic-controlplane/gcp/internal/apiserverproc"
+	"github.com/generic-controlplane/gcp/internal/etcdrun"
+	"github.com/generic-controlplane/gcp/internal/gitx"
+)
+
+// Step is the evidence for the baseline (Index 0) or one prefix of the series.
+type Step struct {
+	Index      int     `json:"index"`
+	Patch      string  `json:"patch,omitempty"`
+	Subject    string  `json:"subject"`
+	Applies    bool    `json:"applies"`
+	ApplyError string  `json:"applyError,omitempty"`
+	Builds     bool    `json:"builds"`
+	BuildError string  `json:"buildError,omitempty"`
+	Seconds    float64 `json:"seconds"`
+
+	Tests    TestResult      `json:"tests"`
+	Scenario *ScenarioResult `json:"scenario,omitempty"`
+
+	// KubePackages counts k8s.io/kubernetes packages linked per root.
+	KubePackages map[string]int `json:"kubePackages"`
+	// SampleDiff is the generic sample's depgraph diff against the previous
+	// prefix.
+	SampleDiff *DiffSummary `json:"sampleDiff,omitempty"`
+	// StrippedBytes is the size of each binary built with -ldflags=-s -w.
+	StrippedBytes map[string]int64 `json:"strippedBytes"`
+
+	// FlagsSame: kube-apiserver --help prints what the baseline printed.
+	FlagsSame *bool  `json:"flagsSame,omitempty"`
+	FlagsDiff string `json:"flagsDiff,omitempty"`
+	// ServedSame: kube-apiserver's discovery lists what the baseline's did.
+	ServedSame *bool  `json:"servedSame,omitempty"`
+	ServedDiff string `json:"servedDiff,omitempty"`
+
+	Sample   *Runtime `json:"sample,omitempty"`
+	KubeAPI  *Runtime `json:"kubeAPIServer,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+
+	flags  string
+	served []string
+}
+
+// TestResult is the k/k unit tests of the packages the series touched so far.
+type TestResult struct {
+	Packages []string `json:"packages"`
+	Failed   []string `json:"failed,omitempty"`
+	Passed   bool     `json:"passed"`
+	Output   string   `json:"output,omitempty"` // tail of go test output on failure
+}
+
+// Runtime is what a started server measured.
+type Runtime struct {
+	StartToReadySeconds float64 `json:"startToReadySeconds"`
+	RSSBytes            int64   `json:"rssBytes"`
+	Resources           int     `json:"resources"`
+	Error               string  `json:"error,omitempty"`
+}
+
+// DiffSummary is the part of a depgraph diff the report keeps.
+type DiffSummary struct {
+	Added    []string `json:"added"`
+	Removed  []string `json:"removed"`
+	Markdown string   `json:"-"`
+}
+
+// Green reports whether the step proved what it must.
+func (s *Step) Green() bool {
+	return s.Applies && s.Builds && s.Tests.Passed && len(s.Problems) == 0 &&
+		(s.FlagsSame == nil || *s.FlagsSame) && (s.ServedSame == nil || *s.ServedSame) &&
+		(s.Scenario == nil || s.Scenario.Passed == s.Scenario.Total)
+}
+
+// Summary is the one-line progress report of a step.
+func (s *Step) Summary() string {
+	if !s.Applies {
+		return "does not apply"
+	}
+	if !s.Builds {
+		return "does not build"
+	}
+	parts := []string{fmt.Sprintf("sample links %d k/k packages, kube-apiserver %d", s.KubePackages[GenericSample], s.KubePackages[KubeAPIServer])}
+	if len(s.Tests.Packages) > 0 {
+		parts = append(parts, fmt.Sprintf("tests %s (%d packages)", passFail(s.Tests.Passed), len(s.Tests.Packages)))
+	}
+	if s.Scenario != nil {
+		parts = append(parts, fmt.Sprintf("scenario %d/%d", s.Scenario.Passed, s.Scenario.Total))
+	}
+	if len(s.Problems) > 0 {
+		parts = append(parts, fmt.Sprintf("%d problems", len(s.Problems)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "FAIL"
+}
+
+func (r *runner) problem(s *Step, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.Problems = append(s.Problems, msg)
+	r.logf("problem: %s", msg)
+}
+
+// evaluate fills a step whose patches applied.
+func (r *runner) evaluate(ctx context.Context, s *Step) {
+	bin := filepath.Join(r.cfg.Work, "bin", fmt.Sprint(s.Index))
+	r.logf("building kube-apiserver and the generic sample (stripped, -trimpath)")
+	start := time.Now()
+	if out, err := r.goCmd(ctx, "build", "-ldflags=-s -w", "-o", bin+"/", KubeAPIServer, GenericSample); err != nil {
+		s.BuildError = tailLines(out, 30)
+		r.logf("build failed:\n%s", s.BuildError)
+		s.Tests.Passed = false
+		return
+	}
+	s.Builds = true
+	r.logf("built in %s", time.Since(start).Round(time.Second))
+	binaries := map[string]string{KubeAPIServer: filepath.Join(bin, "kube-apiserver"), GenericSample: filepath.Join(bin, "generic")}
+	s.StrippedBytes = map[string]int64{}
+	for root, path := range binaries {
+		if fi, err := os.Stat(path); err == nil {
+			s.StrippedBytes[root] = fi.Size()
+		}
+	}
+
+	r.coupling(ctx, s)
+	r.kubeTests(ctx, s)
+	r.flags(ctx, s, binaries[KubeAPIServer])
+	if r.cfg.Runtime {
+		r.runtime(ctx, s, binaries)
+	}
+	if r.cfg.Scenario != nil {
+		res, err := r.cfg.Scenario(ctx, r.tree, r.env, filepath.Join(r.cfg.Work, "scenario"))
+		if err != nil {
+			r.problem(s, "scenario: %v", err)
+		}
+		s.Scenario = res
+	}
+	if s.Index == 0 {
+		r.base = s
+	} else if r.prev != nil && r.prev.Index > 0 {
+		// Keep the baseline's binaries and the current ones only.
+		os.RemoveAll(filepath.Join(r.cfg.Work, "bin", fmt.Sprint(r.prev.Index)))
+	}
+	r.prev = s
+}
+
+// coupling loads the import graph of each root and diffs the sample's with
+// the previous prefix.
+func (r *runner) coupling(ctx context.Context, s *Step) {
+	s.KubePackages = map[string]int{}
+	graphs := map[string]*depgraph.Graph{}
+	for _, root := range []string{GenericSample, KubeAPIServer} {
+		g, err := depgraph.Load(ctx, depgraph.Options{Dir: r.tree, Roots: []string{root}, Env: r.env})
+		if err != nil {
+			r.problem(s, "depgraph %s: %v", root, err)
+			continue
+		}
+		graphs[root] = g
+		s.KubePackages[root] = kubePackages(g)
+	}
+	if prev, cur := r.graphs[GenericSample], graphs[GenericSample]; prev != nil && cur != nil {
+		rep := depgraph.Diff(prev, cur)
+		d := &DiffSummary{Added: refs(rep.Added), Removed: refs(rep.Removed)}
+		var b strings.Builder
+		if err := rep.WriteMarkdown(&b); err == nil {
+			d.Markdown = b.String()
+		}
+		s.SampleDiff = d
+	}
+	r.graphs = graphs
+}
+
+func kubePackages(g *depgraph.Graph) int {
+	n := 0
+	for _, p := range g.Packages {
+		if p.Path == "k8s.io/kubernetes" || strings.HasPrefix(p.Path, "k8s.io/kubernetes/") {
+			n++
+		}
+	}
+	return n
+}
+
+func refs(rs []depgraph.PackageRef) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Path)
+	}
+	return out
+}
+
+var testResultRE = regexp.MustCompile(`(?m)^(?:--- )?FAIL:?\s+(\S+)`)
+
+// kubeTests runs go test on every package the series has touched so far.
+func (r *runner) kubeTests(ctx context.Context, s *Step) {
+	if s.Index == 0 {
+		s.Tests.Passed = true
+		return
+	}
+	pkgs, err := touchedPackages(ctx, r.tree, r.s.Base)
+	if err != nil {
+		r.problem(s, "listing touched packages: %v", err)
+		return
+	}
+	s.Tests.Packages = pkgs
+	if len(pkgs) == 0 {
+		s.Tests.Passed = true
+		return
+	}
+	r.logf("go test %d packages the series touched", len(pkgs))
+	out, err := r.goCmd(ctx, append([]string{"test", "-count=1", "-timeout=15m"}, pkgs...)...)
+	s.Tests.Passed = err == nil
+	if err != nil {
+		seen := map[string]bool{}
+		for _, m := range testResultRE.FindAllStringSubmatch(out, -1) {
+			if strings.Contains(m[1], "/") && !seen[m[1]] {
+				seen[m[1]] = true
+				s.Tests.Failed = append(s.Tests.Failed, m[1])
+			}
+		}
+		s.Tests.Output = tailLines(out, 40)
+		r.logf("tests failed in %v", s.Tests.Failed)
+	}
+}
+
+// touchedPackages maps the Go files changed between base and HEAD to the
+// package directories that still hold Go files, as ./relative patterns.
+func touchedPackages(ctx context.Context, tree, base string) ([]string, error) {
+	out, err := gitx.Repo{Dir: tree}.Run(ctx, "diff", "--name-only", base+"..HEAD", "--", "*.go")
+	if err != nil {
+		return nil, err
+	}
+	dirs := map[string]bool{}
+	for _, f := range strings.Fields(out) {
+		dir := filepath.Dir(f)
+		if strings.Contains("/"+dir+"/", "/testdata/") || strings.HasPrefix(dir, "vendor/") {
+			continue
+		}
+		if matches, _ := filepath.Glob(filepath.Join(tree, dir, "*.go")); len(matches) > 0 {
+			dirs["./"+dir] = true
+		}
+	}
+	pkgs := make([]string, 0, len(dirs))
+	for d := range dirs {
+		pkgs = append(pkgs, d)
+	}
+	sort.Strings(pkgs)
+	return pkgs, nil
+}
+
+// flags compares kube-apiserver's flag set with the baseline's.
+func (r *runner) flags(ctx context.Context, s *Step, binary string) {
+	help, err := apiserverproc.Help(ctx, binary)
+	if err != nil {
+		r.problem(s, "kube-apiserver --help: %v", err)
+		return
+	}
+	s.flags = help
+	if r.base == nil || s.Index == 0 {
+		return
+	}
+	same := help == r.base.flags
+	s.FlagsSame = &same
+	if !same {
+		s.FlagsDiff = cmp.Diff(strings.Split(r.base.flags, "\n"), strings.Split(help, "\n"))
+	}
+}
+
+// runtime starts each binary on a fresh embedded etcd: start-to-ready, RSS
+// at ready and what discovery serves; kube-apiserver's served resources are
+// compared with the baseline's.
+func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]string) {
+	dir := filepath.Join(r.cfg.Work, "run", fmt.Sprint(s.Index))
+	os.RemoveAll(dir)
+	defer os.RemoveAll(dir)
+	for _, root := range []string{KubeAPIServer, GenericSample} {
+		rt, served := r.runOne(ctx, filepath.Join(dir, filepath.Base(binaries[root])), binaries[root])
+		if root == GenericSample {
+			s.Sample = rt
+			continue
+		}
+		s.KubeAPI = rt
+		if rt.Error != "" {
+			r.problem(s, "kube-apiserver: %s", rt.Error)
+			continue
+		}
+		s.served = served
+		if r.base != nil && s.Index > 0 && r.base.served != nil {
+			same := cmp.Equal(r.base.served, served)
+			s.ServedSame = &same
+			if !same {
+				s.ServedDiff = cmp.Diff(r.base.served, served)
+			}
+		}
+	}
+	if s.Sample != nil && s.Sample.Error != "" {
+		r.problem(s, "generic sample: %s", s.Sample.Error)
+	}
+}
+
+func (r *runner) runOne(ctx context.Context, dir, binary string) (*Runtime, []string) {
+	rt := &Runtime{}
+	e, err := etcdrun.Start(dir)
+	if err != nil {
+		rt.Error = err.Error()
+		return rt, nil
+	}
+	defer e.Stop()
+	r.logf("starting %s", filepath.Base(binary))
+	srv, err := apiserverproc.Start(ctx, apiserverproc.Options{Binary: binary, Dir: dir, EtcdEndpoint: e.Endpoint})
+	if err != nil {
+		rt.Error = err.Error()
+		return rt, nil
+	}
+	defer srv.Stop()
+	rt.StartToReadySeconds = srv.StartToReady.Seconds()
+	rt.RSSBytes, _ = srv.RSSBytes()
+	served, err := srv.Resources()
+	if err != nil {
+		rt.Error = "discovery: " + err.Error()
+		return rt, nil
+	}
+	rt.Resources = len(served)
+	return rt, served
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
