@@ -169,6 +169,14 @@ func fold(p *depgraph.Package, opts Options) string {
 // ErrNoGraphviz is returned by SVG when the dot program is not installed.
 var ErrNoGraphviz = errors.New("graphviz is not installed: the `dot` program is not on PATH (install it with: apt-get install graphviz)")
 
+// CheckGraphviz returns ErrNoGraphviz unless the dot program is on PATH.
+func CheckGraphviz() error {
+	if _, err := exec.LookPath("dot"); err != nil {
+		return ErrNoGraphviz
+	}
+	return nil
+}
+
 // SVG renders DOT source to an SVG file with Graphviz.
 func SVG(ctx context.Context, dotSrc []byte, out string) error {
 	bin, err := exec.LookPath("dot")

@@ -90,6 +90,9 @@ func MustCompile(text string) *Pattern {
 	return p
 }
 
+// Literal reports whether the pattern names exactly one import path.
+func (p *Pattern) Literal() bool { return p.literal }
+
 // String returns the pattern as written.
 func (p *Pattern) String() string { return p.text }
 

@@ -210,6 +210,22 @@ func (r *ImportRule) AppliesTo(path string) bool { return r.from.Match(path) }
 // Forbids reports whether the rule forbids reaching the package at path.
 func (r *ImportRule) Forbids(path string) bool { return r.forbid.Match(path) }
 
+// Roots returns the exact package paths (no wildcards) the rules constrain,
+// in first-mention order: the natural roots to check when none are given.
+func Roots(rs []*ImportRule) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		for _, p := range r.from {
+			if p.Literal() && !seen[p.String()] {
+				seen[p.String()] = true
+				out = append(out, p.String())
+			}
+		}
+	}
+	return out
+}
+
 // LoadImportRules reads an import rules file.
 func LoadImportRules(path string) ([]*ImportRule, error) {
 	if path == "" {

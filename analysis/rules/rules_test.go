@@ -77,6 +77,14 @@ rules:
 	assert.True(t, rs[0].Forbids("example.com/kubelet/client"))
 	assert.False(t, rs[0].Forbids("example.com/kubeletx"))
 
+	many, err := ParseImportRules([]byte(`
+rules:
+- {name: a, from: [x/y, x/z/...], forbid: [q]}
+- {name: b, from: [x/y, w], forbid: [q]}
+`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"x/y", "w"}, Roots(many))
+
 	for name, doc := range map[string]string{
 		"no rules":   "rules: []",
 		"no name":    "rules:\n- from: [a]\n  forbid: [b]",
