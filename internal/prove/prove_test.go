@@ -1,0 +1,77 @@
+package prove
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/generic-controlplane/gcp/internal/gitx"
+)
+
+func TestTouchedPackages(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	repo := gitx.Repo{Dir: dir, Env: []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t"}}
+	write := func(rel, content string) {
+		p := filepath.Join(dir, rel)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	run := func(args ...string) {
+		_, err := repo.Run(ctx, args...)
+		require.NoError(t, err)
+	}
+	write("pkg/a/a.go", "package a\n")
+	write("pkg/gone/gone.go", "package gone\n")
+	write("staging/src/k8s.io/apiserver/pkg/x/x.go", "package x\n")
+	run("init", "-q")
+	run("add", "-A")
+	run("commit", "-qm", "base")
+	run("tag", "v1.0.0")
+
+	write("pkg/a/a_test.go", "package a\n")
+	write("pkg/a/testdata/t.go", "package t\n")
+	write("staging/src/k8s.io/apiserver/pkg/x/x.go", "package x\n\nvar X int\n")
+	write("docs/README.md", "not go\n")
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "pkg/gone")))
+	run("add", "-A")
+	run("commit", "-qm", "patch")
+
+	pkgs, err := touchedPackages(ctx, dir, "v1.0.0")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"./pkg/a", "./staging/src/k8s.io/apiserver/pkg/x"}, pkgs,
+		"test files count, testdata and deleted packages do not, non-Go files do not")
+}
+
+func TestMarkdownMarksFailures(t *testing.T) {
+	yes, no := true, false
+	res := &Result{Pin: "v1.37.2", Baseline: "0123456789abcdef", Steps: []*Step{
+		{Index: 0, Subject: "baseline v1.37.2", Applies: true, Builds: true, Tests: TestResult{Passed: true},
+			KubePackages: map[string]int{GenericSample: 461, KubeAPIServer: 465}},
+		{Index: 1, Patch: "0001-a.patch", Subject: "UPSTREAM: <carry>: controlplane: a", Applies: true, Builds: true,
+			Tests:        TestResult{Packages: []string{"./pkg/a"}, Passed: true},
+			KubePackages: map[string]int{GenericSample: 349, KubeAPIServer: 465}, FlagsSame: &yes},
+		{Index: 2, Patch: "0002-b.patch", Subject: "UPSTREAM: <carry>: controlplane: b", Applies: true, Builds: true,
+			Tests:        TestResult{Packages: []string{"./pkg/b"}, Failed: []string{"k8s.io/kubernetes/pkg/b"}, Output: "FAIL"},
+			KubePackages: map[string]int{GenericSample: 300, KubeAPIServer: 465}, FlagsSame: &no, FlagsDiff: "-  --x"},
+	}, NotReached: []string{"0003-c.patch"}}
+	assert.False(t, res.Green())
+	var b strings.Builder
+	require.NoError(t, WriteMarkdown(&b, res))
+	md := b.String()
+	assert.Contains(t, md, "NOT all green")
+	assert.Contains(t, md, "| 1 | UPSTREAM: &lt;carry&gt;: controlplane: a | ✓ | ✓ | ✓ 1 pkgs |")
+	assert.Contains(t, md, "| 349 | -112 | 465 | ✓ |")
+	assert.Contains(t, md, "✗ 1/1 failed")
+	assert.Contains(t, md, "| – | 0003-c.patch | not reached |")
+	assert.Contains(t, md, "kube-apiserver flags differ from the baseline")
+
+	res.Steps = res.Steps[:2]
+	res.NotReached = nil
+	assert.True(t, res.Green())
+}
