@@ -1,0 +1,8 @@
+// minimal-apiserver serves a chosen subset of the Kubernetes generic control
+// plane APIs (--apis) with TLS, client-cert auth and RBAC, on an in-process
+// etcd (default) or kine, and writes an admin kubeconfig.
+package main
+
+import "github.com/generic-controlplane/gcp/server"
+
+func main() { server.Main(server.Options{Name: "minimal-apiserver"}) }

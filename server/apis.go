@@ -1,0 +1,191 @@
+package server
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	serverstorage "k8s.io/apiserver/pkg/server/storage"
+)
+
+// apiEntry describes what one --apis entry turns on.
+type apiEntry struct {
+	core   []string              // resources of the legacy core group (v1)
+	groups []schema.GroupVersion // whole group versions
+	gvrs   []schema.GroupVersionResource
+	help   string
+}
+
+var (
+	gvCoordination = schema.GroupVersion{Group: "coordination.k8s.io", Version: "v1"}
+	gvAPIExt       = schema.GroupVersion{Group: "apiextensions.k8s.io", Version: "v1"}
+	gvAPIReg       = schema.GroupVersion{Group: "apiregistration.k8s.io", Version: "v1"}
+)
+
+// catalog maps --apis entries to resources. Groups not listed here that the
+// generic control plane could serve (storagemigration, internal.apiserver,
+// beta/alpha versions) stay off unless enabled with --runtime-config.
+var catalog = map[string]apiEntry{
+	"namespaces":      {core: []string{"namespaces"}, help: "v1 namespaces"},
+	"configmaps":      {core: []string{"configmaps"}, help: "v1 configmaps"},
+	"secrets":         {core: []string{"secrets"}, help: "v1 secrets"},
+	"serviceaccounts": {core: []string{"serviceaccounts"}, help: "v1 serviceaccounts (+token)"},
+	"resourcequotas":  {core: []string{"resourcequotas"}, help: "v1 resourcequotas"},
+	"events": {core: []string{"events"}, groups: []schema.GroupVersion{{Group: "events.k8s.io", Version: "v1"}},
+		help: "v1 events and events.k8s.io/v1"},
+	"rbac":                  {groups: []schema.GroupVersion{{Group: "rbac.authorization.k8s.io", Version: "v1"}}, help: "rbac.authorization.k8s.io/v1 (also selects RBAC authorization)"},
+	"leases":                {gvrs: []schema.GroupVersionResource{gvCoordination.WithResource("leases")}, help: "coordination.k8s.io/v1 leases"},
+	"admissionregistration": {groups: []schema.GroupVersion{{Group: "admissionregistration.k8s.io", Version: "v1"}}, help: "webhook configurations and admission policies"},
+	"certificates":          {groups: []schema.GroupVersion{{Group: "certificates.k8s.io", Version: "v1"}}, help: "certificates.k8s.io/v1"},
+	"flowcontrol":           {groups: []schema.GroupVersion{{Group: "flowcontrol.apiserver.k8s.io", Version: "v1"}}, help: "API priority and fairness (also turns APF on)"},
+	"authentication":        {groups: []schema.GroupVersion{{Group: "authentication.k8s.io", Version: "v1"}}, help: "tokenreviews, selfsubjectreviews"},
+	"authorization":         {groups: []schema.GroupVersion{{Group: "authorization.k8s.io", Version: "v1"}}, help: "subjectaccessreviews (kubectl auth can-i)"},
+	"crds":                  {groups: []schema.GroupVersion{gvAPIExt}, help: "apiextensions.k8s.io/v1 CustomResourceDefinitions"},
+	"apiservices":           {groups: []schema.GroupVersion{gvAPIReg}, help: "apiregistration.k8s.io/v1 APIServices (aggregation)"},
+}
+
+// DefaultAPIs is what cmd/minimal-apiserver serves without --apis.
+var DefaultAPIs = []string{"namespaces", "configmaps", "secrets", "serviceaccounts", "events", "rbac", "leases",
+	"admissionregistration", "authentication", "authorization", "crds", "apiservices"}
+
+// CRDOnly serves only CustomResourceDefinitions (plus the always-on aggregation layer).
+var CRDOnly = []string{"crds"}
+
+// alwaysOn are entries that cannot be turned off: the kube-aggregator is the
+// outermost server of the chain and its controllers need APIServices.
+var alwaysOn = []string{"apiservices"}
+
+// ValidAPIs lists the accepted --apis entries, sorted.
+func ValidAPIs() []string {
+	var out []string
+	for k := range catalog {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// apiSet is a validated selection.
+type apiSet map[string]bool
+
+func parseAPIs(entries []string) (apiSet, error) {
+	set := apiSet{}
+	var unknown []string
+	for _, e := range entries {
+		e = strings.TrimSpace(strings.ToLower(e))
+		if e == "" {
+			continue
+		}
+		if _, ok := catalog[e]; !ok {
+			unknown = append(unknown, e)
+			continue
+		}
+		set[e] = true
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("unknown --apis entr%s %s; valid entries are: %s",
+			map[bool]string{true: "y", false: "ies"}[len(unknown) == 1], strings.Join(unknown, ","), strings.Join(ValidAPIs(), ","))
+	}
+	for _, e := range alwaysOn {
+		set[e] = true
+	}
+	return set, nil
+}
+
+// has reports whether an entry is selected.
+func (s apiSet) has(e string) bool { return s[e] }
+
+// ExpectedGroups returns the API groups ("" for the core group) that discovery
+// should list for the given --apis entries.
+func ExpectedGroups(entries []string) ([]string, error) {
+	set, err := parseAPIs(entries)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[string]bool{}
+	for e := range set {
+		ent := catalog[e]
+		if len(ent.core) > 0 {
+			groups[""] = true
+		}
+		for _, gv := range ent.groups {
+			groups[gv.Group] = true
+		}
+		for _, gvr := range ent.gvrs {
+			groups[gvr.Group] = true
+		}
+	}
+	var out []string
+	for g := range groups {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// genericCoreResources are the core/v1 resources the generic control plane can serve.
+var genericCoreResources = []string{"namespaces", "configmaps", "secrets", "serviceaccounts", "resourcequotas", "events"}
+
+// applyTo turns the default generic resource config into exactly the selection,
+// and returns runtime-config overrides for the apiextensions and aggregator
+// servers (which start from their own defaults).
+func (s apiSet) applyTo(rc *serverstorage.ResourceConfig) map[string]string {
+	coreGV := schema.GroupVersion{Version: "v1"}
+	wantCore := map[string]bool{}
+	wantGV := map[schema.GroupVersion]bool{}
+	wantGVR := map[schema.GroupVersionResource]bool{}
+	for e := range s {
+		ent := catalog[e]
+		for _, r := range ent.core {
+			wantCore[r] = true
+		}
+		for _, gv := range ent.groups {
+			wantGV[gv] = true
+		}
+		for _, gvr := range ent.gvrs {
+			wantGVR[gvr] = true
+		}
+	}
+	// Disable every group version of the generic defaults that is not wanted.
+	for gv, enabled := range rc.GroupVersionConfigs {
+		if !enabled || gv == coreGV {
+			continue
+		}
+		if wantGV[gv] {
+			continue
+		}
+		partial := false
+		for gvr := range wantGVR {
+			if gvr.GroupVersion() == gv {
+				partial = true
+			}
+		}
+		if !partial {
+			rc.DisableVersions(gv)
+		}
+	}
+	for gvr := range wantGVR {
+		rc.EnableVersions(gvr.GroupVersion())
+		rc.EnableResources(gvr)
+	}
+	// Coordination v1 also has no other GA resources besides leases, but be explicit.
+	for _, r := range genericCoreResources {
+		gvr := coreGV.WithResource(r)
+		if wantCore[r] {
+			rc.EnableResources(gvr)
+		} else {
+			rc.DisableResources(gvr)
+		}
+	}
+	if len(wantCore) == 0 {
+		rc.DisableVersions(coreGV)
+	}
+	rt := map[string]string{}
+	for _, gv := range []schema.GroupVersion{gvAPIExt, gvAPIReg} {
+		if !wantGV[gv] {
+			rt[gv.String()] = "false"
+		}
+	}
+	return rt
+}

@@ -1,0 +1,68 @@
+//go:build !nokine
+
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/k3s-io/kine/pkg/drivers"
+	"github.com/k3s-io/kine/pkg/drivers/pgsql"
+	"github.com/k3s-io/kine/pkg/drivers/sqlite"
+	kineserver "github.com/k3s-io/kine/pkg/server"
+	"google.golang.org/grpc"
+)
+
+const kineAvailable = true
+
+// startKine serves the etcd v3 API from kine in-process over a loopback port.
+// dsn is either a SQLite path (optionally with ?params) or a postgres:// DSN.
+// Only the sqlite and pgsql drivers are linked (kine's endpoint package also
+// pulls in the t4 driver, whose module is not available from the proxy).
+func startKine(dsn string) (*storageBackend, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	wg := &sync.WaitGroup{}
+	cfg := &drivers.Config{
+		DataSourceName:   dsn,
+		CompactInterval:  5 * time.Minute,
+		CompactTimeout:   5 * time.Second,
+		CompactMinRetain: 1000,
+		CompactBatchSize: 1000,
+		PollBatchSize:    500,
+	}
+	newBackend := sqlite.New
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		newBackend = pgsql.New
+		cfg.Endpoint = dsn
+	default:
+		dsn = strings.TrimPrefix(dsn, "sqlite://")
+		if !strings.Contains(dsn, "?") {
+			dsn += "?" + sqlite.DefaultParams
+		}
+		cfg.DataSourceName = dsn
+		cfg.Endpoint = "sqlite://" + dsn
+	}
+	_, backend, err := newBackend(ctx, wg, cfg)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("kine: opening datastore: %w", err)
+	}
+	if err := backend.Start(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("kine: starting backend: %w", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	g := grpc.NewServer()
+	kineserver.New(backend, "http", 5*time.Second, "3.6.11").Register(g)
+	go g.Serve(l)
+	return &storageBackend{endpoint: "http://" + l.Addr().String(), stop: func() { g.Stop(); cancel() }}, nil
+}
