@@ -10,9 +10,11 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -27,10 +29,27 @@ type Package struct {
 // counting across a few thousand packages cost a read instead of a parse.
 var marker = []byte("func init")
 
+// parsed remembers the count for file contents already parsed in this
+// process. A diff loads two trees that share almost every file; with this,
+// the second tree costs a read and a hash instead of a parse.
+var (
+	parsed sync.Map // contentKey -> int
+	seed   = maphash.MakeSeed()
+)
+
+type contentKey struct {
+	hash uint64
+	size int
+}
+
 // CountFile returns the number of `func init()` declarations in src.
 func CountFile(fset *token.FileSet, filename string, src []byte) (int, error) {
 	if !bytes.Contains(src, marker) {
 		return 0, nil
+	}
+	key := contentKey{maphash.Bytes(seed, src), len(src)}
+	if n, ok := parsed.Load(key); ok {
+		return n.(int), nil
 	}
 	f, err := parser.ParseFile(fset, filename, src, parser.SkipObjectResolution)
 	if err != nil {
@@ -42,13 +61,30 @@ func CountFile(fset *token.FileSet, filename string, src []byte) (int, error) {
 			n++
 		}
 	}
+	parsed.Store(key, n)
 	return n, nil
+}
+
+// counted remembers per-package results in this process, keyed by directory
+// and file list. Two trees diffed against each other resolve their
+// third-party and standard library packages to the same module cache and
+// GOROOT directories; those are read once.
+var counted sync.Map // string -> int
+
+func packageKey(p Package) string {
+	return p.Dir + "\x00" + strings.Join(p.Files, "\x00")
 }
 
 // Count returns the number of init functions in each package, in the order
 // given. Files are read and parsed concurrently.
 func Count(ctx context.Context, pkgs []Package) ([]int, error) {
 	counts := make([]int, len(pkgs))
+	cached := make([]bool, len(pkgs))
+	for i, p := range pkgs {
+		if n, ok := counted.Load(packageKey(p)); ok {
+			counts[i], cached[i] = n.(int), true
+		}
+	}
 	type job struct{ pkg, file int }
 	jobs := make(chan job)
 	var (
@@ -80,6 +116,9 @@ func Count(ctx context.Context, pkgs []Package) ([]int, error) {
 	}
 feed:
 	for i, p := range pkgs {
+		if cached[i] {
+			continue
+		}
 		for k := range p.Files {
 			select {
 			case jobs <- job{i, k}:
@@ -93,5 +132,13 @@ feed:
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return counts, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, p := range pkgs {
+		if !cached[i] {
+			counted.Store(packageKey(p), counts[i])
+		}
+	}
+	return counts, nil
 }

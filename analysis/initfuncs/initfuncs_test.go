@@ -50,3 +50,26 @@ func TestCount(t *testing.T) {
 	_, err = Count(context.Background(), []Package{{Dir: dir, Files: []string{"missing.go"}}})
 	assert.Error(t, err)
 }
+
+func TestCountCaches(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "a.go")
+	require.NoError(t, os.WriteFile(name, []byte("package a\nfunc init() {}\n"), 0o644))
+	pkgs := []Package{{Dir: dir, Files: []string{"a.go"}}}
+	got, err := Count(context.Background(), pkgs)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, got)
+
+	// The same directory is not read again within a process...
+	require.NoError(t, os.Remove(name))
+	got, err = Count(context.Background(), pkgs)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, got)
+
+	// ...and the same contents elsewhere give the same count.
+	other := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(other, "b.go"), []byte("package a\nfunc init() {}\n"), 0o644))
+	got, err = Count(context.Background(), []Package{{Dir: other, Files: []string{"b.go"}}})
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, got)
+}
