@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 )
 
@@ -65,26 +64,45 @@ func CountFile(fset *token.FileSet, filename string, src []byte) (int, error) {
 	return n, nil
 }
 
-// counted remembers per-package results in this process, keyed by directory
-// and file list. Two trees diffed against each other resolve their
-// third-party and standard library packages to the same module cache and
-// GOROOT directories; those are read once.
-var counted sync.Map // string -> int
+// seen remembers per-file results in this process, keyed by path, size and
+// modification time, so that a file is read once however many graphs list
+// it: two trees diffed against each other share their third-party and
+// standard library packages in the module cache and GOROOT. The stat keeps a
+// tree patched in place between two loads from being answered from memory.
+var seen sync.Map // fileKey -> int
 
-func packageKey(p Package) string {
-	return p.Dir + "\x00" + strings.Join(p.Files, "\x00")
+type fileKey struct {
+	path  string
+	size  int64
+	mtime int64
+}
+
+// countPath counts the init functions of one file on disk.
+func countPath(fset *token.FileSet, name string) (int, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return 0, err
+	}
+	key := fileKey{name, fi.Size(), fi.ModTime().UnixNano()}
+	if n, ok := seen.Load(key); ok {
+		return n.(int), nil
+	}
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return 0, err
+	}
+	n, err := CountFile(fset, name, src)
+	if err != nil {
+		return 0, err
+	}
+	seen.Store(key, n)
+	return n, nil
 }
 
 // Count returns the number of init functions in each package, in the order
 // given. Files are read and parsed concurrently.
 func Count(ctx context.Context, pkgs []Package) ([]int, error) {
 	counts := make([]int, len(pkgs))
-	cached := make([]bool, len(pkgs))
-	for i, p := range pkgs {
-		if n, ok := counted.Load(packageKey(p)); ok {
-			counts[i], cached[i] = n.(int), true
-		}
-	}
 	type job struct{ pkg, file int }
 	jobs := make(chan job)
 	var (
@@ -100,11 +118,7 @@ func Count(ctx context.Context, pkgs []Package) ([]int, error) {
 			fset := token.NewFileSet()
 			for j := range jobs {
 				name := filepath.Join(pkgs[j.pkg].Dir, pkgs[j.pkg].Files[j.file])
-				src, err := os.ReadFile(name)
-				var n int
-				if err == nil {
-					n, err = CountFile(fset, name, src)
-				}
+				n, err := countPath(fset, name)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("counting init functions: %w", err)
@@ -116,9 +130,6 @@ func Count(ctx context.Context, pkgs []Package) ([]int, error) {
 	}
 feed:
 	for i, p := range pkgs {
-		if cached[i] {
-			continue
-		}
 		for k := range p.Files {
 			select {
 			case jobs <- job{i, k}:
@@ -134,11 +145,6 @@ feed:
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	for i, p := range pkgs {
-		if !cached[i] {
-			counted.Store(packageKey(p), counts[i])
-		}
 	}
 	return counts, nil
 }
