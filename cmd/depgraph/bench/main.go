@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,7 +101,7 @@ func main() {
 	depgraph := flag.String("depgraph", "_output/bin/depgraph", "depgraph binary")
 	tree := flag.String("tree", "_output/kk", "Kubernetes tree for the stats comparison")
 	base := flag.String("base", "", "base tree for the diff comparison (default: -tree)")
-	head := flag.String("head", "", "head tree for the diff comparison (default: -tree)")
+	head := flag.String("head", "", "head tree for the diff comparison (default: a hard-linked copy of -base)")
 	runs := flag.Int("runs", 5, "timed runs per command")
 	out := flag.String("out", "analysis/reports/bench-depgraph.md", "Markdown report to write")
 	flag.Parse()
@@ -114,17 +115,32 @@ func run(depgraph, tree, base, head string, runs int, out string) error {
 	if base == "" {
 		base = tree
 	}
-	if head == "" {
-		head = tree
-	}
 	var err error
 	for _, p := range []*string{&depgraph, &tree, &base, &head} {
+		if *p == "" {
+			continue
+		}
 		if *p, err = filepath.Abs(*p); err != nil {
 			return err
 		}
 		if _, err := os.Stat(*p); err != nil {
 			return err
 		}
+	}
+	if head == "" {
+		// Diffing a tree against itself would let depgraph's per-file
+		// cache answer the second load from memory; a copy at another
+		// path costs what a patched tree costs.
+		copyDir, err := os.MkdirTemp("", "depgraph-bench-head-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(copyDir)
+		fmt.Fprintf(os.Stderr, "linking a copy of %s into %s ...\n", base, copyDir)
+		if err := linkTree(base, copyDir); err != nil {
+			return err
+		}
+		head = copyDir
 	}
 	comparisons := []*comparison{
 		{
@@ -161,9 +177,7 @@ func render(cs []*comparison, tree, base, head string, runs int) string {
 	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "- machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), goVersion())
 	fmt.Fprintf(&b, "- tree: `%s` (%s)\n", tree, treeRev(tree))
-	if base != tree || head != tree {
-		fmt.Fprintf(&b, "- diff base: `%s` (%s), head: `%s` (%s)\n", base, treeRev(base), head, treeRev(head))
-	}
+	fmt.Fprintf(&b, "- diff base: `%s`, head: `%s` (%s)\n", base, head, treeRev(head))
 	fmt.Fprintf(&b, "- env: `%s`; median of %d runs after one warm-up run, each a separate process\n\n", strings.Join(goEnv, " "), runs)
 	b.WriteString("| comparison | subject (median) | baseline (median) | ratio | target | result |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---|\n")
@@ -189,6 +203,38 @@ func render(cs []*comparison, tree, base, head string, runs int) string {
 		}
 	}
 	return b.String()
+}
+
+// linkTree mirrors src into dst with hard links, skipping .git. Files the go
+// command may rewrite (go.mod, go.sum, go.work*) are copied instead, so
+// that nothing written in dst can reach src through a shared inode.
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir() && d.Name() == ".git":
+			return filepath.SkipDir
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case !d.Type().IsRegular():
+			return nil
+		case strings.HasPrefix(d.Name(), "go.mod") || strings.HasPrefix(d.Name(), "go.sum") || strings.HasPrefix(d.Name(), "go.work"):
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, data, 0o644)
+		default:
+			return os.Link(path, target)
+		}
+	})
 }
 
 func goVersion() string {
