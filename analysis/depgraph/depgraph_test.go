@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/generic-controlplane/gcp/analysis/golist"
-	"github.com/generic-controlplane/gcp/analysis/internal/testtree"
+	"github.com/generic-controlplane/gcp/analysis/testtree"
 	"github.com/generic-controlplane/gcp/analysis/rules"
 )
 

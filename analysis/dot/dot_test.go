@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/generic-controlplane/gcp/analysis/depgraph"
-	"github.com/generic-controlplane/gcp/analysis/internal/testtree"
+	"github.com/generic-controlplane/gcp/analysis/testtree"
 	"github.com/generic-controlplane/gcp/analysis/pathpattern"
 )
 
