@@ -1,0 +1,8 @@
+// Example (b): a CRD-only API server.
+package main
+
+import "github.com/generic-controlplane/gcp/server"
+
+func main() {
+	server.Main(server.Options{Name: "example-crdonly", APIs: server.CRDOnly})
+}

@@ -1,0 +1,222 @@
+package scenario
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// repoRoot is the module root (this package lives in <root>/scenario).
+func repoRoot() string {
+	_, f, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(f))
+}
+
+// binary returns $ENV or <root>/_output/bin/<name>, building pkg into it if missing.
+func binary(t *testing.T, env, name, pkg string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	p := filepath.Join(repoRoot(), "_output", "bin", name)
+	if _, err := os.Stat(p); err == nil && os.Getenv("SCENARIO_REBUILD") == "" {
+		return p
+	}
+	cmd := exec.Command("go", "build", "-o", p, pkg)
+	cmd.Dir = repoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	return p
+}
+
+func kubectlBin(t *testing.T) string {
+	return binary(t, "KUBECTL", "kubectl", "k8s.io/kubernetes/cmd/kubectl")
+}
+
+// saveResults writes results for scenario/report (SCENARIO_OUT, default _output/scenario).
+func saveResults(t *testing.T, name string, res []Result) {
+	dir := os.Getenv("SCENARIO_OUT")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(), "_output", "scenario")
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	b, _ := json.MarshalIndent(map[string]any{"server": name, "results": res}, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
+		t.Error(err)
+	}
+	for _, r := range res {
+		t.Logf("%-24s %-4s %s", r.Step, r.Status, r.Reason)
+	}
+}
+
+func start(t *testing.T, bin string, args ...string) *Proc {
+	t.Helper()
+	dir := t.TempDir()
+	p, err := StartServer(context.Background(), bin, dir, filepath.Join(dir, "server.log"), args...)
+	if err != nil {
+		if b, e := os.ReadFile(filepath.Join(dir, "server.log")); e == nil {
+			t.Logf("server log tail:\n%s", tail(string(b), 40))
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	return p
+}
+
+func tail(s string, n int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+func check(t *testing.T, res []Result, want map[string]Status, reasonContains map[string]string) {
+	t.Helper()
+	for _, r := range res {
+		w, ok := want[r.Step]
+		if !ok {
+			t.Errorf("unexpected step %s", r.Step)
+			continue
+		}
+		if r.Status != w {
+			t.Errorf("step %s: %s (%s), want %s", r.Step, r.Status, r.Reason, w)
+		}
+		if sub := reasonContains[r.Step]; sub != "" && !strings.Contains(r.Reason, sub) {
+			t.Errorf("step %s: reason %q does not contain %q", r.Step, r.Reason, sub)
+		}
+	}
+	if len(res) != len(want) {
+		t.Errorf("got %d results, want %d", len(res), len(want))
+	}
+}
+
+// example-full serves: namespaces, rbac, secrets, configmaps, crds, authorization (+ apiservices).
+var fullGroups = []string{"", "apiextensions.k8s.io", "apiregistration.k8s.io", "authorization.k8s.io", "rbac.authorization.k8s.io"}
+
+var fullWant = map[string]Status{
+	"discovery": Pass, "crud": Pass, "kubectl-ssa-conflict": Pass, "watch": Pass, "crd-two-versions": Pass,
+	"inline-admission": Pass, "middleware": Pass, "rbac-deny-then-allow": Pass,
+	// Known generic control plane behaviour, asserted so a change is noticed:
+	"namespace-deletion":     Fail, // stays Terminating: nothing removes the "kubernetes" finalizer
+	"apiservice-aggregation": Fail, // no Services/Endpoints to resolve the APIService backend
+}
+
+var fullReasons = map[string]string{
+	"discovery":          "exactly: core,apiextensions.k8s.io,apiregistration.k8s.io,authorization.k8s.io,rbac.authorization.k8s.io",
+	"crud":               "namespaces,configmaps,secrets,roles.rbac.authorization.k8s.io,clusterroles.rbac.authorization.k8s.io",
+	"inline-admission":   `must not contain a "password" key`,
+	"namespace-deletion": "phase=Terminating finalizers=[kubernetes]",
+}
+
+func fullTarget(t *testing.T, p *Proc, name string) Target {
+	return Target{Name: name, Kubeconfig: p.Kubeconfig, Kubectl: kubectlBin(t), ExpectedGroups: fullGroups,
+		AdmissionDenied: "password", MiddlewareHeader: "X-Minimal-Apiserver"}
+}
+
+func TestScenarioExampleFullEmbeddedEtcd(t *testing.T) {
+	bin := binary(t, "EXAMPLE_FULL_BIN", "example-full", "./cmd/examples/full")
+	p := start(t, bin)
+	res := Run(context.Background(), fullTarget(t, p, "example-full-etcd"))
+	saveResults(t, "example-full-etcd", res)
+	check(t, res, fullWant, fullReasons)
+	// The middleware's audit line reaches the server log.
+	b, _ := os.ReadFile(p.Log)
+	if !strings.Contains(string(b), "audit: user=admin verb=POST path=/api/v1/namespaces/scenario/configmaps") {
+		t.Errorf("middleware audit line missing from %s", p.Log)
+	}
+}
+
+func TestScenarioExampleFullKineSQLite(t *testing.T) {
+	bin := binary(t, "EXAMPLE_FULL_BIN", "example-full", "./cmd/examples/full")
+	p := start(t, bin, "--storage=kine")
+	if _, err := os.Stat(filepath.Join(p.DataDir, "kine.db")); err != nil {
+		t.Fatalf("kine SQLite database not created: %v", err)
+	}
+	res := Run(context.Background(), fullTarget(t, p, "example-full-kine"))
+	saveResults(t, "example-full-kine", res)
+	check(t, res, fullWant, fullReasons)
+}
+
+func TestScenarioCRDOnly(t *testing.T) {
+	bin := binary(t, "EXAMPLE_CRDONLY_BIN", "example-crdonly", "./cmd/examples/crdonly")
+	p := start(t, bin)
+	res := Run(context.Background(), Target{Name: "example-crdonly", Kubeconfig: p.Kubeconfig, Kubectl: kubectlBin(t),
+		ExpectedGroups: []string{"apiextensions.k8s.io", "apiregistration.k8s.io"}})
+	saveResults(t, "example-crdonly", res)
+	check(t, res, map[string]Status{
+		"discovery": Pass, "crud": Skip, "kubectl-ssa-conflict": Skip, "watch": Skip, "crd-two-versions": Pass,
+		"inline-admission": Skip, "middleware": Skip, "rbac-deny-then-allow": Skip, "namespace-deletion": Skip,
+		"apiservice-aggregation": Fail,
+	}, map[string]string{"crd-two-versions": "created at v1, read at v1 and v1alpha1 (client-go and kubectl)"})
+}
+
+func TestScenarioMinimalDefaults(t *testing.T) {
+	bin := binary(t, "MINIMAL_APISERVER_BIN", "minimal-apiserver", "./cmd/minimal-apiserver")
+	p := start(t, bin)
+	res := Run(context.Background(), Target{Name: "minimal-apiserver", Kubeconfig: p.Kubeconfig, Kubectl: kubectlBin(t),
+		ExpectedGroups: []string{"", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
+			"authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io", "events.k8s.io", "rbac.authorization.k8s.io"}})
+	saveResults(t, "minimal-apiserver", res)
+	want := map[string]Status{}
+	for k, v := range fullWant {
+		want[k] = v
+	}
+	want["inline-admission"], want["middleware"] = Skip, Skip
+	check(t, res, want, map[string]string{"crud": "namespaces,configmaps,secrets,serviceaccounts,events,events.events.k8s.io,leases.coordination.k8s.io,roles"})
+}
+
+// runExpectFail runs bin and expects a non-zero exit with msg on stderr.
+func runExpectFail(t *testing.T, bin string, msg []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() == 0 {
+		t.Fatalf("%v: want non-zero exit, got %v\n%s", args, err, tail(string(out), 20))
+	}
+	for _, m := range msg {
+		if !strings.Contains(string(out), m) {
+			t.Errorf("%v: output does not contain %q:\n%s", args, m, tail(string(out), 20))
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	bin := binary(t, "MINIMAL_APISERVER_BIN", "minimal-apiserver", "./cmd/minimal-apiserver")
+	t.Run("unknown-api", func(t *testing.T) {
+		runExpectFail(t, bin, []string{"error: unknown --apis entry pods; valid entries are: admissionregistration,apiservices,", "secrets,serviceaccounts"},
+			"--data-dir="+t.TempDir(), "--apis=configmaps,pods")
+	})
+	t.Run("unusable-data-dir", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "file")
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		runExpectFail(t, bin, []string{"error: data dir " + f + "/sub is not usable", "not a directory"}, "--data-dir="+f+"/sub")
+	})
+	t.Run("port-in-use", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		runExpectFail(t, bin, []string{"error: cannot listen on 127.0.0.1:" + port, "address already in use"},
+			"--data-dir="+t.TempDir(), "--secure-port="+port)
+	})
+	t.Run("unknown-flag", func(t *testing.T) {
+		runExpectFail(t, bin, []string{"unknown flag: --no-such-flag"}, "--no-such-flag")
+	})
+	t.Run("unknown-storage", func(t *testing.T) {
+		runExpectFail(t, bin, []string{"error: unknown --storage \"mysql\"; valid: etcd, kine"}, "--data-dir="+t.TempDir(), "--secure-port=0", "--storage=mysql")
+	})
+}
