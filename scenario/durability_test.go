@@ -1,0 +1,93 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// TestDurabilityKill9 creates ConfigMaps in a loop, SIGKILLs the server in the
+// middle of it, restarts on the same data dir and checks that every create
+// that returned 201 is still there.
+func TestDurabilityKill9(t *testing.T) {
+	bin := binary(t, "MINIMAL_APISERVER_BIN", "minimal-apiserver", "./cmd/minimal-apiserver")
+	for _, storage := range []string{"etcd", "kine"} {
+		t.Run(storage, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := context.Background()
+			p, err := StartServer(ctx, bin, dir, filepath.Join(dir, "run1.log"), "--storage="+storage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := clientcmd.BuildConfigFromFlags("", p.Kubeconfig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.QPS, cfg.Burst = 500, 1000
+			c := kubernetes.NewForConfigOrDie(cfg)
+			var mu sync.Mutex
+			var acked []string
+			var wg sync.WaitGroup
+			const killAfter = 150
+			killed := make(chan struct{})
+			var once sync.Once
+			for w := 0; w < 4; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := 0; ; i++ {
+						name := fmt.Sprintf("cm-%d-%d", w, i)
+						_, err := c.CoreV1().ConfigMaps("default").Create(ctx,
+							&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"i": name}}, metav1.CreateOptions{})
+						if err != nil {
+							return // server gone
+						}
+						mu.Lock()
+						acked = append(acked, name)
+						n := len(acked)
+						mu.Unlock()
+						if n >= killAfter {
+							once.Do(func() { p.Kill(); close(killed) })
+						}
+					}
+				}(w)
+			}
+			wg.Wait()
+			select {
+			case <-killed:
+			default:
+				t.Fatalf("create loop stopped before the kill after %d creates; log %s", len(acked), p.Log)
+			}
+			t.Logf("%d creates acknowledged before/while SIGKILL", len(acked))
+			p2, err := StartServer(ctx, bin, dir, filepath.Join(dir, "run2.log"), "--storage="+storage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p2.Kill()
+			cfg2, _ := clientcmd.BuildConfigFromFlags("", p2.Kubeconfig)
+			l, err := kubernetes.NewForConfigOrDie(cfg2).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			have := map[string]bool{}
+			for _, cm := range l.Items {
+				have[cm.Name] = true
+			}
+			missing := 0
+			for _, n := range acked {
+				if !have[n] {
+					missing++
+					t.Errorf("acknowledged ConfigMap %s missing after restart", n)
+				}
+			}
+			t.Logf("after restart: %d ConfigMaps listed, %d acknowledged, %d missing", len(l.Items), len(acked), missing)
+		})
+	}
+}
