@@ -48,9 +48,15 @@ build: apply ## Build kube-apiserver and the generic sample from the patched tre
 	cd $(KK_TREE) && $(TREE_GO) build -ldflags='-s -w' -o $(BIN)/generic-sample ./pkg/controlplane/apiserver/samples/generic
 	@ls -l $(BIN)/kube-apiserver $(BIN)/generic-sample
 
+.PHONY: prove
+prove: tree ## Main job: prove every prefix of the series; writes analysis/reports/prove.md and prove.json
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/prove ./cmd/prove
+	$(BIN)/prove --tree $(KK_TREE) --work $(OUTPUT)/prove $(PROVE_FLAGS)
+
 .PHONY: test-unit
 test-unit: tree ## Unit tests of the series tooling (synthetic trees and the pinned tree)
-	go test ./internal/... ./cmd/series/...
+	go test ./internal/... ./cmd/series/... ./cmd/prove/...
 
 # Each part of the project (mk/<part>.mk) brings a test-<part> target.
 -include mk/*.mk
