@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -46,6 +47,9 @@ func FreePorts(n int) ([]int, error) {
 // Start runs etcd with its data in dir/etcd and its log in dir/etcd.log. A
 // port taken between choosing and binding it is retried with new ports.
 func Start(dir string) (*Etcd, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	var lastErr error
 	for range 3 {
 		ports, err := FreePorts(2)
