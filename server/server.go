@@ -186,6 +186,12 @@ func Run(ctx context.Context, o Options, s *options.Options) error {
 	if o.Name == "" {
 		o.Name = "minimal-apiserver"
 	}
+	if o.DataDir == "" {
+		o.DataDir = "minimal-apiserver-data"
+	}
+	if o.Storage == "" {
+		o.Storage = "etcd"
+	}
 	rest.SetDefaultWarningHandler(rest.NoWarnings{})
 	if err := logsapi.ValidateAndApply(s.Logs, utilfeature.DefaultFeatureGate); err != nil {
 		return err
@@ -328,7 +334,7 @@ func Run(ctx context.Context, o Options, s *options.Options) error {
 	if kubeconfig == "" {
 		kubeconfig = filepath.Join(dataDir, "admin.kubeconfig")
 	}
-	srv, err := newServer(completed, rc, o)
+	srv, err := newServer(completed, rc, o, set.has("crds"))
 	if err != nil {
 		return err
 	}
@@ -357,7 +363,7 @@ func checkWritableDir(dir string) error {
 
 // newServer wires apiextensions -> generic control plane -> aggregator, like
 // the upstream generic sample, with our resource config and middleware.
-func newServer(opts options.CompletedOptions, resourceConfig *serverstorage.ResourceConfig, o Options) (*aggregatorapiserver.APIAggregator, error) {
+func newServer(opts options.CompletedOptions, resourceConfig *serverstorage.ResourceConfig, o Options, crds bool) (*aggregatorapiserver.APIAggregator, error) {
 	genericConfig, versionedInformers, storageFactory, err := controlplaneapiserver.BuildGenericConfig(
 		opts,
 		[]*runtime.Scheme{legacyscheme.Scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme},
@@ -383,6 +389,12 @@ func newServer(opts options.CompletedOptions, resourceConfig *serverstorage.Reso
 		return nil, err
 	}
 	aggregator.ExtraConfig.DisableRemoteAvailableConditionController = true
+	if !crds {
+		// The apiextensions server always starts its CRD controllers; without
+		// the CRD API their informers never sync and /readyz never passes.
+		apiExtensions.GenericConfig.DisabledPostStartHooks.Insert(
+			"start-apiextensions-informers", "start-apiextensions-controllers", "crd-informer-synced")
+	}
 	if len(o.Middleware) > 0 {
 		base := aggregator.GenericConfig.BuildHandlerChainFunc
 		mws := o.Middleware
