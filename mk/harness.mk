@@ -44,11 +44,19 @@ scenario-report: harness ## Scenario table for our servers plus SCENARIO_TARGETS
 	go run ./scenario/report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl \
 		$(foreach t,$(SCENARIO_TARGETS),-target $(t))
 
+BENCH_BIN ?= $(BIN)/bench
+
+.PHONY: bench-upstream
+bench-upstream: $(if $(HARNESS_TREE),harness-treemod) ## Build kube-apiserver, the upstream generic sample and etcd (v3.7.0 wrapper) into $(BENCH_BIN)
+	@mkdir -p $(BENCH_BIN)
+	go build -o $(BENCH_BIN)/bench-etcd ./bench/etcd
+	$(HARNESS_BUILD) -o $(BENCH_BIN)/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+	$(HARNESS_BUILD) -o $(BENCH_BIN)/sample-generic-apiserver k8s.io/kubernetes/pkg/controlplane/apiserver/samples/generic
+
 .PHONY: bench
-bench: harness ## Side-by-side startup, RSS, binary size, ConfigMap throughput (median of BENCH_RUNS) -> analysis/reports/bench.{md,json}
-	go build -o $(BIN)/bench-etcd ./bench/etcd
-	go build -o $(BIN)/bench ./bench
-	$(BIN)/bench -bin $(BIN) -runs $(BENCH_RUNS) -work $(OUTPUT)/bench \
+bench: harness bench-upstream ## Side by side: start-to-/readyz, RSS, stripped size, create throughput (median of BENCH_RUNS) -> analysis/reports/bench.{md,json}
+	go build -o $(BENCH_BIN)/bench ./bench
+	$(BENCH_BIN)/bench -bin $(BIN) -upstream-bin $(BENCH_BIN) -runs $(BENCH_RUNS) -work $(OUTPUT)/bench-work \
 		-md analysis/reports/bench.md -json analysis/reports/bench.json
 
 .PHONY: count-lines

@@ -44,6 +44,15 @@ func pkiPaths(dir string) PKI {
 	}
 }
 
+// EnsurePKI creates the certificates a server run would create (see ensurePKI);
+// benchmarks and tests use it to give other API servers the same identity setup.
+func EnsurePKI(dir string, hosts []string) (PKI, error) { return ensurePKI(dir, hosts) }
+
+// WriteAdminKubeconfig writes a kubeconfig for the admin client cert of p.
+func WriteAdminKubeconfig(file, serverURL string, p PKI) error {
+	return writeAdminKubeconfig(file, serverURL, p)
+}
+
 // ensurePKI creates (once) a CA, a serving cert for the given hosts, an admin
 // client cert in system:masters, a front-proxy CA + client cert and a
 // service-account signing key. Existing files are reused so a restart on the

@@ -1,0 +1,390 @@
+// bench starts kube-apiserver (with an etcd it starts), the upstream generic
+// sample (same etcd setup), our generic server (embedded etcd) and our
+// CRD-only server side by side, and measures per run on a fresh data dir:
+// start-to-/readyz, RSS at ready and after load, and create throughput
+// (client-go, 8 workers, 2000 objects: ConfigMaps, or custom resources for
+// the CRD-only server). Reports the median of -runs runs plus stripped binary
+// sizes as Markdown and JSON.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/generic-controlplane/gcp/scenario"
+	"github.com/generic-controlplane/gcp/server"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var (
+	binDir  = flag.String("bin", "_output/bin", "directory with minimal-apiserver and example-crdonly")
+	upDir   = flag.String("upstream-bin", "_output/bin/bench", "directory with kube-apiserver, sample-generic-apiserver and bench-etcd")
+	runs    = flag.Int("runs", 5, "runs per server (median reported)")
+	work    = flag.String("work", "_output/bench", "scratch directory")
+	mdOut   = flag.String("md", "analysis/reports/bench.md", "Markdown output")
+	jsonOut = flag.String("json", "analysis/reports/bench.json", "JSON output")
+	objects = flag.Int("objects", 2000, "objects created per run")
+	workers = flag.Int("workers", 8, "client-go workers")
+	only    = flag.String("only", "", "comma-separated subset of servers")
+)
+
+type run struct {
+	ReadySeconds    float64 `json:"ready_seconds"`
+	RSSReadyMiB     float64 `json:"rss_ready_mib"`
+	RSSLoadMiB      float64 `json:"rss_after_load_mib"`
+	EtcdRSSReadyMiB float64 `json:"etcd_rss_ready_mib,omitempty"`
+	EtcdRSSLoadMiB  float64 `json:"etcd_rss_after_load_mib,omitempty"`
+	CreatesPerSec   float64 `json:"creates_per_second"`
+	Errors          int64   `json:"create_errors"`
+}
+
+type result struct {
+	Server      string  `json:"server"`
+	Binary      string  `json:"binary"`
+	StrippedMiB float64 `json:"stripped_binary_mib"`
+	Storage     string  `json:"storage"`
+	Objects     string  `json:"objects"`
+	Runs        []run   `json:"runs"`
+	Median      run     `json:"median"`
+	Error       string  `json:"error,omitempty"`
+}
+
+type serverSpec struct {
+	name, bin, storage, objects string
+	externalEtcd                bool // upstream server: binary in -upstream-bin, needs bench-etcd
+	args                        func(dir string, port int, etcd string, p server.PKI) []string
+}
+
+func upstreamArgs(dir string, port int, etcdURL string, p server.PKI) []string {
+	return []string{"--etcd-servers=" + etcdURL, "--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
+		"--tls-cert-file=" + p.ServingCert, "--tls-private-key-file=" + p.ServingKey, "--client-ca-file=" + p.CACert,
+		"--service-account-issuer=https://kubernetes.default.svc", "--service-account-key-file=" + p.ServiceAccountKey,
+		"--service-account-signing-key-file=" + p.ServiceAccountKey, "--authorization-mode=RBAC", "--anonymous-auth=false",
+		"--cert-dir=" + filepath.Join(dir, "certs")}
+}
+
+var specs = []serverSpec{
+	{name: "kube-apiserver", bin: "kube-apiserver", storage: "etcd (separate process)", objects: "ConfigMaps", externalEtcd: true,
+		args: func(d string, port int, e string, p server.PKI) []string {
+			return append(upstreamArgs(d, port, e, p), "--service-cluster-ip-range=10.0.0.0/24")
+		}},
+	{name: "generic-sample (upstream)", bin: "sample-generic-apiserver", storage: "etcd (separate process)", objects: "ConfigMaps", externalEtcd: true, args: upstreamArgs},
+	{name: "minimal-apiserver (ours)", bin: "minimal-apiserver", storage: "embedded etcd", objects: "ConfigMaps",
+		args: func(d string, port int, _ string, _ server.PKI) []string {
+			return []string{"--data-dir=" + d, "--secure-port=" + strconv.Itoa(port)}
+		}},
+	{name: "crd-only (ours)", bin: "example-crdonly", storage: "embedded etcd", objects: "custom resources",
+		args: func(d string, port int, _ string, _ server.PKI) []string {
+			return []string{"--data-dir=" + d, "--secure-port=" + strconv.Itoa(port)}
+		}},
+}
+
+func main() {
+	flag.Parse()
+	var results []result
+	for _, s := range specs {
+		if *only != "" && !strings.Contains(","+*only+",", ","+s.bin+",") {
+			continue
+		}
+		r := result{Server: s.name, Binary: s.bin, Storage: s.storage, Objects: s.objects}
+		bin := filepath.Join(*binDir, s.bin)
+		if s.externalEtcd {
+			bin = filepath.Join(*upDir, s.bin)
+		}
+		if mib, err := strippedSize(bin); err != nil {
+			r.Error = err.Error()
+			results = append(results, r)
+			continue
+		} else {
+			r.StrippedMiB = mib
+		}
+		for i := 0; i < *runs; i++ {
+			one, err := measure(s, bin, filepath.Join(*work, fmt.Sprintf("%s-%d", s.bin, i)))
+			if err != nil {
+				r.Error = fmt.Sprintf("run %d: %v", i, err)
+				fmt.Fprintf(os.Stderr, "%s: %v\n", s.name, err)
+				break
+			}
+			fmt.Printf("%s run %d: %+v\n", s.name, i, one)
+			r.Runs = append(r.Runs, one)
+		}
+		r.Median = median(r.Runs)
+		results = append(results, r)
+	}
+	if err := write(results); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func strippedSize(bin string) (float64, error) {
+	tmp, err := os.CreateTemp("", "stripped-*")
+	if err != nil {
+		return 0, err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if out, err := exec.Command("strip", "-o", tmp.Name(), bin).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("strip %s: %v %s", bin, err, out)
+	}
+	st, err := os.Stat(tmp.Name())
+	if err != nil {
+		return 0, err
+	}
+	return float64(st.Size()) / (1 << 20), nil
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func rssMiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startProc(bin, log string, args ...string) (*proc, error) {
+	lf, err := os.Create(log)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
+	return p, nil
+}
+
+func (p *proc) stop() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+func measure(s serverSpec, bin, dir string) (run, error) {
+	var r run
+	_ = os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return r, err
+	}
+	p, err := server.EnsurePKI(filepath.Join(dir, "pki"), []string{"127.0.0.1", "localhost"})
+	if err != nil {
+		return r, err
+	}
+	port := freePort()
+	kc := filepath.Join(dir, "admin.kubeconfig")
+	start := time.Now()
+	var etcd *proc
+	etcdURL := ""
+	if s.externalEtcd {
+		cp, pp := freePort(), freePort()
+		etcdURL = "http://127.0.0.1:" + strconv.Itoa(cp)
+		peer := "http://127.0.0.1:" + strconv.Itoa(pp)
+		etcd, err = startProc(filepath.Join(*upDir, "bench-etcd"), filepath.Join(dir, "etcd.log"),
+			"--data-dir="+filepath.Join(dir, "etcd"), "--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+			"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer, "--initial-cluster=default="+peer, "--log-level=error")
+		if err != nil {
+			return r, err
+		}
+		defer etcd.stop()
+		if err := server.WriteAdminKubeconfig(kc, "https://127.0.0.1:"+strconv.Itoa(port), p); err != nil {
+			return r, err
+		}
+	}
+	sp, err := startProc(bin, filepath.Join(dir, "server.log"), s.args(dir, port, etcdURL, p)...)
+	if err != nil {
+		return r, err
+	}
+	defer sp.stop()
+	exited := make(chan error, 1)
+	go func() { <-sp.done; exited <- fmt.Errorf("server exited, see %s", filepath.Join(dir, "server.log")) }()
+	if err := scenario.WaitReady(context.Background(), kc, exited); err != nil {
+		return r, err
+	}
+	r.ReadySeconds = time.Since(start).Seconds()
+	r.RSSReadyMiB = rssMiB(sp.cmd.Process.Pid)
+	if etcd != nil {
+		r.EtcdRSSReadyMiB = rssMiB(etcd.cmd.Process.Pid)
+	}
+	rate, errs, err := load(kc, s.objects == "custom resources")
+	if err != nil {
+		return r, err
+	}
+	r.CreatesPerSec, r.Errors = rate, errs
+	r.RSSLoadMiB = rssMiB(sp.cmd.Process.Pid)
+	if etcd != nil {
+		r.EtcdRSSLoadMiB = rssMiB(etcd.cmd.Process.Pid)
+	}
+	return r, nil
+}
+
+// load creates *objects objects with *workers client-go workers and returns creates/s.
+func load(kc string, crs bool) (float64, int64, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		return 0, 0, err
+	}
+	cfg.QPS, cfg.Burst = 100000, 100000
+	ctx := context.Background()
+	var create func(i int) error
+	if crs {
+		ext := apiextclient.NewForConfigOrDie(cfg)
+		crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "items.bench.example.com"},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "bench.example.com", Scope: apiextensionsv1.NamespaceScoped,
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "items", Singular: "item", Kind: "Item", ListKind: "ItemList"},
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptr(true)}}}}}}
+		if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+			return 0, 0, err
+		}
+		dyn := dynamic.NewForConfigOrDie(cfg).Resource(schema.GroupVersionResource{Group: "bench.example.com", Version: "v1", Resource: "items"}).Namespace("default")
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := dyn.List(ctx, metav1.ListOptions{})
+			return err == nil, nil
+		}); err != nil {
+			return 0, 0, fmt.Errorf("CRD not served: %w", err)
+		}
+		create = func(i int) error {
+			_, err := dyn.Create(ctx, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "bench.example.com/v1", "kind": "Item",
+				"metadata": map[string]any{"name": fmt.Sprintf("item-%d", i)}, "data": map[string]any{"k": "v"}}}, metav1.CreateOptions{})
+			return err
+		}
+	} else {
+		c := kubernetes.NewForConfigOrDie(cfg).CoreV1().ConfigMaps("default")
+		create = func(i int) error {
+			_, err := c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i)}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
+			return err
+		}
+	}
+	var next, errs int64 = -1, 0
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < *workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := atomic.AddInt64(&next, 1)
+				if i >= int64(*objects) {
+					return
+				}
+				if err := create(int(i)); err != nil {
+					atomic.AddInt64(&errs, 1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	if errs > 0 {
+		return 0, errs, fmt.Errorf("%d of %d creates failed", errs, *objects)
+	}
+	return float64(*objects) / el, errs, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func median(rs []run) run {
+	if len(rs) == 0 {
+		return run{}
+	}
+	m := func(get func(run) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = get(r)
+		}
+		sort.Float64s(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return run{
+		ReadySeconds:    m(func(r run) float64 { return r.ReadySeconds }),
+		RSSReadyMiB:     m(func(r run) float64 { return r.RSSReadyMiB }),
+		RSSLoadMiB:      m(func(r run) float64 { return r.RSSLoadMiB }),
+		EtcdRSSReadyMiB: m(func(r run) float64 { return r.EtcdRSSReadyMiB }),
+		EtcdRSSLoadMiB:  m(func(r run) float64 { return r.EtcdRSSLoadMiB }),
+		CreatesPerSec:   m(func(r run) float64 { return r.CreatesPerSec }),
+	}
+}
+
+func write(results []result) error {
+	if err := os.MkdirAll(filepath.Dir(*mdOut), 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(map[string]any{"runs": *runs, "objects": *objects, "workers": *workers,
+		"date": time.Now().UTC().Format(time.RFC3339), "results": results}, "", "  ")
+	if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "# Benchmark: generic control plane servers side by side\n\n")
+	fmt.Fprintf(&sb, "Median of %d runs, each on a fresh data dir, on this machine (%s). Start-to-/readyz counts from the first process launch (etcd for the upstream servers) to the first authenticated 200 from /readyz. Load: client-go, %d workers, %d creates. RSS is VmRSS of the API server process; for servers with a separate etcd its RSS is listed in parentheses.\n\n",
+		*runs, time.Now().UTC().Format("2006-01-02"), *workers, *objects)
+	sb.WriteString("| server | storage | stripped binary (MiB) | start to /readyz (s) | RSS at ready (MiB) | RSS after load (MiB) | creates/s | objects |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		if r.Error != "" && len(r.Runs) == 0 {
+			fmt.Fprintf(&sb, "| %s | %s | %.1f | error: %s | | | | |\n", r.Server, r.Storage, r.StrippedMiB, r.Error)
+			continue
+		}
+		m := r.Median
+		etcd := func(v float64) string {
+			if v == 0 {
+				return ""
+			}
+			return fmt.Sprintf(" (+%.0f etcd)", v)
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %.1f | %.2f | %.0f%s | %.0f%s | %.0f | %s |\n", r.Server, r.Storage, r.StrippedMiB, m.ReadySeconds,
+			m.RSSReadyMiB, etcd(m.EtcdRSSReadyMiB), m.RSSLoadMiB, etcd(m.EtcdRSSLoadMiB), m.CreatesPerSec, r.Objects)
+	}
+	for _, r := range results {
+		if r.Error != "" {
+			fmt.Fprintf(&sb, "\n- %s: %s\n", r.Server, r.Error)
+		}
+	}
+	return os.WriteFile(*mdOut, []byte(sb.String()), 0o644)
+}
