@@ -30,7 +30,7 @@ func (f *Failure) Error() string {
 	if f.Hunk != "" {
 		fmt.Fprintf(&b, "\n%s", indent(f.Hunk))
 	}
-	if out := strings.TrimSpace(f.Output); out != "" {
+	if out := gitSaid(f.Output); out != "" {
 		fmt.Fprintf(&b, "\ngit said:\n%s", indent(out))
 	}
 	return b.String()
@@ -87,4 +87,20 @@ func findHunk(patch, file string, line int) string {
 		return strings.Join(lines[i:end], "\n")
 	}
 	return ""
+}
+
+// gitSaid keeps git's diagnosis and drops its advice on resuming the am,
+// which the tooling has already aborted.
+func gitSaid(out string) string {
+	var keep []string
+	for _, line := range strings.Split(out, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "hint:") || strings.HasPrefix(t, "When you have resolved") ||
+			strings.HasPrefix(t, "If you prefer to skip") || strings.HasPrefix(t, "To restore the original branch") ||
+			strings.HasPrefix(t, "Patch failed at") {
+			continue
+		}
+		keep = append(keep, t)
+	}
+	return strings.Join(keep, "\n")
 }
