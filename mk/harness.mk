@@ -38,11 +38,11 @@ test-harness: harness ## Test server/ and run the scenario (client-go + kubectl)
 	@cat $(OUTPUT)/scenario/scenario.md | head -20
 
 .PHONY: scenario-report
-scenario-report: harness ## Scenario table for our servers plus SCENARIO_TARGETS="name=kubeconfig ..." into analysis/reports/scenario.{md,json}
+scenario-report: harness bench-upstream ## Scenario on our servers, kube-apiserver and the upstream sample (+ SCENARIO_TARGETS="name=kubeconfig ...") -> analysis/reports/scenario.{md,json}
 	@rm -rf $(OUTPUT)/scenario
 	$(HARNESS_ENV) $(HARNESS_GO) test $(HARNESS_MODFLAGS) -count=1 -timeout 30m -run 'TestScenario' ./scenario/
-	go run ./scenario/report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl \
-		$(foreach t,$(SCENARIO_TARGETS),-target $(t))
+	go run ./scenario/report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl -upstream-bin $(BENCH_BIN) \
+		-work $(OUTPUT)/scenario-upstream $(foreach t,$(SCENARIO_TARGETS),-target $(t))
 
 BENCH_BIN ?= $(BIN)/bench
 

@@ -51,6 +51,30 @@ func StartServer(ctx context.Context, bin, dataDir, logFile string, args ...stri
 	return p, nil
 }
 
+// StartProcess starts bin with args, output to logFile, without waiting for readiness.
+func StartProcess(bin, logFile string, args ...string) (*Proc, error) {
+	lf, err := os.Create(logFile)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, err
+	}
+	p := &Proc{Cmd: cmd, Log: logFile, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
+	return p, nil
+}
+
+// Exited yields an error once the process has exited.
+func (p *Proc) Exited() <-chan error {
+	ch := make(chan error, 1)
+	go func() { <-p.done; ch <- fmt.Errorf("%s exited (log %s)", p.Cmd.Path, p.Log) }()
+	return ch
+}
+
 // WaitReady polls for the kubeconfig file and then /readyz (authenticated).
 func WaitReady(ctx context.Context, kubeconfig string, exited <-chan error) error {
 	var last error

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/generic-controlplane/gcp/scenario"
+	"github.com/generic-controlplane/gcp/scenario/upstream"
 )
 
 type targets []string
@@ -35,6 +36,8 @@ func main() {
 	flag.Var(&ts, "target", "name=kubeconfig of a running server (repeatable)")
 	results := flag.String("results", "_output/scenario", "directory of <server>.json files written by the harness tests ('' to skip)")
 	kubectl := flag.String("kubectl", "_output/bin/kubectl", "kubectl binary")
+	upBin := flag.String("upstream-bin", "", "if set: start kube-apiserver and sample-generic-apiserver from this dir (with its bench-etcd) and run the scenario against them")
+	work := flag.String("work", "_output/scenario-upstream", "scratch dir for -upstream-bin servers")
 	md := flag.String("md", "analysis/reports/scenario.md", "Markdown output")
 	js := flag.String("json", "analysis/reports/scenario.json", "JSON output")
 	flag.Parse()
@@ -64,6 +67,25 @@ func main() {
 		res := scenario.Run(ctx, scenario.Target{Name: name, Kubeconfig: kc, Kubectl: *kubectl})
 		cancel()
 		all = append(all, serverResults{Server: name, Results: res})
+	}
+	if *upBin != "" {
+		for _, u := range []struct{ name, kind, bin string }{
+			{"kube-apiserver", "kube-apiserver", "kube-apiserver"},
+			{"generic-sample (upstream)", "generic-sample", "sample-generic-apiserver"},
+		} {
+			dir := filepath.Join(*work, u.bin)
+			_ = os.RemoveAll(dir)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+			srv, err := upstream.Start(ctx, u.kind, filepath.Join(*upBin, u.bin), filepath.Join(*upBin, "bench-etcd"), dir)
+			if err != nil {
+				cancel()
+				fail(err)
+			}
+			res := scenario.Run(ctx, scenario.Target{Name: u.name, Kubeconfig: srv.Kubeconfig, Kubectl: *kubectl})
+			srv.Stop()
+			cancel()
+			all = append(all, serverResults{Server: u.name, Results: res})
+		}
 	}
 	if len(all) == 0 {
 		fail(fmt.Errorf("no results: give -target or -results"))
