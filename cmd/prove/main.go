@@ -25,6 +25,7 @@ func main() {
 	flag.StringVar(&cfg.Work, "work", "_output/prove", "scratch folder for the prefix tree, binaries and server data")
 	flag.StringVar(&reports, "reports", "analysis/reports", "where prove.md and prove.json are written")
 	flag.BoolVar(&cfg.Runtime, "runtime", true, "start the built servers on an embedded etcd and measure them")
+	flag.BoolVar(&cfg.Scenario, "scenario", true, "run the harness scenario against the generic sample at each prefix (needs --runtime)")
 	flag.IntVar(&cfg.Upto, "upto", 0, "prove only the first N patches (0: all)")
 	flag.Parse()
 	cfg.Log = os.Stderr

@@ -25,6 +25,8 @@ import (
 
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/generic-controlplane/gcp/internal/etcdrun"
 )
@@ -242,4 +244,14 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + strings.Join(lines, "\n  ")
+}
+
+// WriteKubeconfig writes an admin kubeconfig for the server at path.
+func (s *Server) WriteKubeconfig(path string) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["server"] = &clientcmdapi.Cluster{Server: s.URL, InsecureSkipTLSVerify: true}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: adminToken}
+	cfg.Contexts["admin"] = &clientcmdapi.Context{Cluster: "server", AuthInfo: "admin"}
+	cfg.CurrentContext = "admin"
+	return clientcmd.WriteToFile(*cfg, path)
 }

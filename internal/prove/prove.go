@@ -20,12 +20,15 @@ import (
 	"github.com/generic-controlplane/gcp/internal/kktree"
 	"github.com/generic-controlplane/gcp/internal/pin"
 	"github.com/generic-controlplane/gcp/internal/series"
+	"github.com/generic-controlplane/gcp/scenario"
 )
 
 // The two k/k binaries every prefix must keep building.
 const (
 	KubeAPIServer = "./cmd/kube-apiserver"
 	GenericSample = "./pkg/controlplane/apiserver/samples/generic"
+	// Kubectl is built from the same tree for the scenario.
+	Kubectl = "./cmd/kubectl"
 )
 
 // Config says what to prove where.
@@ -35,9 +38,9 @@ type Config struct {
 	Work    string // scratch folder: the prefix tree, binaries, server data
 	// Runtime starts the built servers on an embedded etcd and measures them.
 	Runtime bool
-	// Scenario, when set, runs the harness scenario against a server built
-	// from the tree at each prefix.
-	Scenario ScenarioFunc
+	// Scenario runs the harness scenario (client-go and the tree's kubectl)
+	// against the generic sample at each prefix; needs Runtime.
+	Scenario bool
 	// Upto stops after this many patches; 0 proves the whole series.
 	Upto int
 	// Written is called with the result after every step, so a report on
@@ -46,16 +49,12 @@ type Config struct {
 	Log     io.Writer
 }
 
-// ScenarioFunc runs the harness scenario against the tree at dir (whose go
-// commands use env) and reports which steps passed.
-type ScenarioFunc func(ctx context.Context, dir string, env []string, work string) (*ScenarioResult, error)
-
 // ScenarioResult is the outcome of one scenario run.
 type ScenarioResult struct {
-	Server string   `json:"server"`
-	Passed int      `json:"passed"`
-	Total  int      `json:"total"`
-	Failed []string `json:"failed,omitempty"`
+	Server  string            `json:"server"`
+	Passed  int               `json:"passed"`
+	Total   int               `json:"total"`
+	Results []scenario.Result `json:"results"`
 }
 
 // Result is the whole proof.

@@ -64,7 +64,7 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 			prevSample = sample
 		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n",
-			s.Index, mdEscape(s.Subject), mark(s.Applies), markIf(s.Applies, s.Builds), tests(s), scenario(s),
+			s.Index, mdEscape(s.Subject), mark(s.Applies), markIf(s.Applies, s.Builds), tests(s), scenarioCell(s),
 			num(sample), delta, num(s.KubePackages[KubeAPIServer]), boolp(s.FlagsSame), boolp(s.ServedSame),
 			mb(s.StrippedBytes[GenericSample]), seconds(s.Sample), mib(s.Sample), s.Seconds)
 	}
@@ -104,8 +104,12 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		if s.ServedDiff != "" {
 			fmt.Fprintf(&b, "kube-apiserver serves other resources than the baseline:\n\n```diff\n%s\n```\n\n", s.ServedDiff)
 		}
-		if s.Scenario != nil && len(s.Scenario.Failed) > 0 {
-			fmt.Fprintf(&b, "Scenario steps failed on %s: %s\n\n", s.Scenario.Server, strings.Join(s.Scenario.Failed, ", "))
+		if s.Scenario != nil {
+			fmt.Fprintf(&b, "Scenario on the %s: %d of %d steps pass.\n\n| step | status | detail |\n|---|---|---|\n", s.Scenario.Server, s.Scenario.Passed, s.Scenario.Total)
+			for _, x := range s.Scenario.Results {
+				fmt.Fprintf(&b, "| %s | %s | %s |\n", x.Step, x.Status, mdEscape(x.Reason))
+			}
+			b.WriteString("\n")
 		}
 		for _, p := range s.Problems {
 			fmt.Fprintf(&b, "- problem: %s\n", mdEscape(p))
@@ -146,7 +150,7 @@ func tests(s *Step) string {
 	}
 }
 
-func scenario(s *Step) string {
+func scenarioCell(s *Step) string {
 	if s.Scenario == nil {
 		return ""
 	}
