@@ -12,7 +12,7 @@ HARNESS_TREE ?=
 HARNESS_TAGS ?=
 BENCH_RUNS ?= 5
 HARNESS_MODFLAGS = $(if $(HARNESS_TREE),-modfile=$(OUTPUT)/tree.mod)
-HARNESS_GO = $(if $(HARNESS_TREE),env GOWORK=off GOFLAGS=-mod=mod go,go)
+HARNESS_GO = $(if $(HARNESS_TREE),env GOWORK=off GOFLAGS="-mod=mod -trimpath -buildvcs=false" go,go)
 HARNESS_BUILD = $(HARNESS_GO) build $(HARNESS_MODFLAGS) $(if $(HARNESS_TAGS),-tags $(HARNESS_TAGS))
 HARNESS_ENV = MINIMAL_APISERVER_BIN=$(BIN)/minimal-apiserver EXAMPLE_FULL_BIN=$(BIN)/example-full \
 	EXAMPLE_CRDONLY_BIN=$(BIN)/example-crdonly KUBECTL=$(BIN)/kubectl SCENARIO_OUT=$(OUTPUT)/scenario
