@@ -9,7 +9,7 @@ import (
 )
 
 // startAggregated serves discovery for demo.scenario.example.com/v1 over HTTPS.
-func startAggregated() (string, func(), error) {
+func startAggregated(listen string) (string, func(), error) {
 	mux := http.NewServeMux()
 	write := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
@@ -26,7 +26,7 @@ func startAggregated() (string, func(), error) {
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	s := httptest.NewUnstartedServer(mux)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return "", nil, err
 	}

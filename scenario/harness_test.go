@@ -122,6 +122,18 @@ func fullTarget(t *testing.T, p *Proc, name string) Target {
 		AdmissionDenied: "password", MiddlewareHeader: "X-Minimal-Apiserver"}
 }
 
+// aggregatedAddr picks a free loopback address for the scenario's aggregated
+// server and returns it with the --service-endpoint flag that routes to it.
+func aggregatedAddr(t *testing.T) (string, string) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr, "--service-endpoint=scenario/demo=" + addr
+}
+
 func TestScenarioExampleFullEmbeddedEtcd(t *testing.T) {
 	bin := binary(t, "EXAMPLE_FULL_BIN", "example-full", "./cmd/examples/full")
 	p := start(t, bin)
@@ -161,8 +173,9 @@ func TestScenarioCRDOnly(t *testing.T) {
 
 func TestScenarioMinimalDefaults(t *testing.T) {
 	bin := binary(t, "MINIMAL_APISERVER_BIN", "minimal-apiserver", "./cmd/minimal-apiserver")
-	p := start(t, bin)
-	res := Run(context.Background(), Target{Name: "minimal-apiserver", Kubeconfig: p.Kubeconfig, Kubectl: kubectlBin(t),
+	addr, flag := aggregatedAddr(t)
+	p := start(t, bin, flag)
+	res := Run(context.Background(), Target{Name: "minimal-apiserver", Kubeconfig: p.Kubeconfig, Kubectl: kubectlBin(t), AggregatedAddr: addr,
 		ExpectedGroups: []string{"", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
 			"authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io", "events.k8s.io", "rbac.authorization.k8s.io"}})
 	saveResults(t, "minimal-apiserver", res)
@@ -171,7 +184,9 @@ func TestScenarioMinimalDefaults(t *testing.T) {
 		want[k] = v
 	}
 	want["inline-admission"], want["middleware"] = Skip, Skip
-	check(t, res, want, map[string]string{"crud": "namespaces,configmaps,secrets,serviceaccounts,events,events.events.k8s.io,leases.coordination.k8s.io,roles"})
+	want["apiservice-aggregation"] = Pass // --service-endpoint maps the Service to the aggregated server
+	check(t, res, want, map[string]string{"crud": "namespaces,configmaps,secrets,serviceaccounts,events,events.events.k8s.io,leases.coordination.k8s.io,roles",
+		"apiservice-aggregation": "answered discovery"})
 }
 
 // runExpectFail runs bin and expects a non-zero exit with msg on stderr.

@@ -57,6 +57,9 @@ type Target struct {
 	AdmissionDenied string
 	// MiddlewareHeader is a response header the server's middleware sets ("" = none).
 	MiddlewareHeader string
+	// AggregatedAddr is where the step's aggregated API server listens ("" = a free
+	// port); servers that can map Service scenario/demo to it may route to it.
+	AggregatedAddr string
 }
 
 type runner struct {
@@ -593,7 +596,11 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 	if !r.served("apiregistration.k8s.io", "apiservices") {
 		return Skip, "apiservices not served"
 	}
-	addr, stop, err := startAggregated()
+	listen := r.t.AggregatedAddr
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	addr, stop, err := startAggregated(listen)
 	if err != nil {
 		return Fail, "aggregated server: " + err.Error()
 	}
@@ -604,7 +611,7 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 	host, port := splitHostPort(addr)
 	// There are no Services/Endpoints in a generic control plane; point the
 	// APIService at a service name and record whether the aggregator can reach it.
-	svc := map[string]any{"namespace": "default", "name": "demo", "port": port}
+	svc := map[string]any{"namespace": "scenario", "name": "demo", "port": port}
 	as := &unstructured.Unstructured{Object: obj("apiregistration.k8s.io/v1", "APIService", name, map[string]any{"spec": map[string]any{
 		"group": "demo.scenario.example.com", "version": "v1", "service": svc, "insecureSkipTLSVerify": true,
 		"groupPriorityMinimum": int64(1000), "versionPriority": int64(15)}})}
@@ -626,7 +633,7 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 		return err == nil && len(res.APIResources) > 0, nil
 	})
 	if err == nil {
-		return Pass, "aggregated group discovered via service " + host
+		return Pass, fmt.Sprintf("aggregated group discovered through the aggregator (service scenario/demo -> %s:%d); conditions=%s", host, port, shorten(cond))
 	}
 	return Fail, fmt.Sprintf("group not reachable through the aggregator after 15s: %v; conditions=%s", shorten(fmt.Sprint(lastErr)), shorten(cond))
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -215,4 +216,10 @@ func writeAdminKubeconfig(file, serverURL string, p PKI) error {
 		return err
 	}
 	return os.Rename(tmp, file)
+}
+
+func tlsWithCA(pemBytes []byte) *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	return &tls.Config{RootCAs: pool}
 }

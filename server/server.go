@@ -81,6 +81,10 @@ type Options struct {
 	Admission []AdmissionPlugin
 	// Middleware wraps the API handler, outermost first.
 	Middleware []Middleware
+	// ServiceEndpoints maps "namespace/name" of a Service to "host:port" for
+	// APIServices and webhooks (there are no Services/Endpoints to resolve).
+	// APIServices using such a service get their Available condition from a probe.
+	ServiceEndpoints map[string]string
 	// Args are passed to the flag parser by Main (default os.Args[1:]).
 	Args []string
 }
@@ -152,6 +156,7 @@ func RunWithFlags(ctx context.Context, o Options) error {
 	fs.StringVar(&o.KubeconfigOut, "kubeconfig-out", o.KubeconfigOut, "Where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig).")
 	fs.StringVar(&o.Storage, "storage", o.Storage, "In-process storage when --etcd-servers is not set: etcd (embedded) or kine.")
 	fs.StringVar(&o.KineDSN, "kine-dsn", o.KineDSN, "kine datastore: SQLite file path or postgres:// DSN (default <data-dir>/kine.db).")
+	fs.StringToStringVar(&o.ServiceEndpoints, "service-endpoint", o.ServiceEndpoints, "namespace/name=host:port: where service references of APIServices and webhooks point (repeatable).")
 	var nfs cliflag.NamedFlagSets
 	s.AddFlags(&nfs)
 	for _, f := range nfs.FlagSets {
@@ -181,6 +186,9 @@ func Run(ctx context.Context, o Options, s *options.Options) error {
 	}
 	set, err := parseAPIs(o.APIs)
 	if err != nil {
+		return err
+	}
+	if err := validateEndpoints(o.ServiceEndpoints); err != nil {
 		return err
 	}
 	if o.Name == "" {
@@ -374,7 +382,10 @@ func newServer(opts options.CompletedOptions, resourceConfig *serverstorage.Reso
 	if err != nil {
 		return nil, err
 	}
-	serviceResolver := webhook.NewDefaultServiceResolver()
+	var serviceResolver webhook.ServiceResolver = webhook.NewDefaultServiceResolver()
+	if len(o.ServiceEndpoints) > 0 {
+		serviceResolver = staticResolver{endpoints: o.ServiceEndpoints, next: serviceResolver}
+	}
 	kubeAPIs, pluginInitializer, err := controlplaneapiserver.CreateConfig(opts, genericConfig, versionedInformers, nil, storageFactory, serviceResolver, nil)
 	if err != nil {
 		return nil, err
@@ -431,7 +442,21 @@ func newServer(opts options.CompletedOptions, resourceConfig *serverstorage.Reso
 	if err := nativeAPIs.InstallAPIs(storageProviders...); err != nil {
 		return nil, fmt.Errorf("failed to install APIs: %w", err)
 	}
-	return controlplaneapiserver.CreateAggregatorServer(aggCompleted, nativeAPIs.GenericAPIServer,
+	agg, err := controlplaneapiserver.CreateAggregatorServer(aggCompleted, nativeAPIs.GenericAPIServer,
 		apiExtensionsServer.Informers.Apiextensions().V1().CustomResourceDefinitions(), crdAPIEnabled,
 		controlplaneapiserver.DefaultGenericAPIServicePriorities())
+	if err != nil {
+		return nil, err
+	}
+	if len(o.ServiceEndpoints) > 0 {
+		loopback := agg.GenericAPIServer.LoopbackClientConfig
+		eps := o.ServiceEndpoints
+		if err := agg.GenericAPIServer.AddPostStartHook("static-apiservice-availability", func(hc genericapiserver.PostStartHookContext) error {
+			go runAvailability(hc, loopback, eps)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return agg, nil
 }
