@@ -228,6 +228,10 @@ func TestBadInput(t *testing.T) {
 		runExpectFail(t, bin, []string{"error: cannot listen on 127.0.0.1:" + port, "address already in use"},
 			"--data-dir="+t.TempDir(), "--secure-port="+port)
 	})
+	t.Run("missing-dependency", func(t *testing.T) {
+		runExpectFail(t, bin, []string{"error: --apis entry rbac requires namespaces", "add namespaces to --apis"},
+			"--data-dir="+t.TempDir(), "--apis=rbac,configmaps")
+	})
 	t.Run("unknown-flag", func(t *testing.T) {
 		runExpectFail(t, bin, []string{"unknown flag: --no-such-flag"}, "--no-such-flag")
 	})

@@ -90,7 +90,25 @@ func parseAPIs(entries []string) (apiSet, error) {
 	for _, e := range alwaysOn {
 		set[e] = true
 	}
+	for _, e := range ValidAPIs() {
+		for _, dep := range requires[e] {
+			if set[e] && !set[dep] {
+				return nil, fmt.Errorf("--apis entry %s requires %s (%s); add %s to --apis", e, dep, requiresWhy[e], dep)
+			}
+		}
+	}
 	return set, nil
+}
+
+// requires lists selections that cannot become ready without another one.
+var requires = map[string][]string{
+	"rbac":                  {"namespaces"},
+	"admissionregistration": {"namespaces"},
+}
+
+var requiresWhy = map[string]string{
+	"rbac":                  "RBAC bootstrapping creates roles in kube-system and kube-public and never finishes without namespaces",
+	"admissionregistration": "webhook admission waits for a namespace informer to sync",
 }
 
 // has reports whether an entry is selected.

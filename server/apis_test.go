@@ -88,3 +88,13 @@ func TestApplyToResourceConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAPIsDependencies(t *testing.T) {
+	_, err := parseAPIs([]string{"rbac", "configmaps"})
+	if err == nil || !strings.Contains(err.Error(), "--apis entry rbac requires namespaces") {
+		t.Errorf("rbac without namespaces: %v", err)
+	}
+	if _, err := parseAPIs([]string{"rbac", "namespaces"}); err != nil {
+		t.Errorf("rbac with namespaces: %v", err)
+	}
+}

@@ -47,7 +47,6 @@ import (
 	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
 	_ "k8s.io/kubernetes/pkg/features" // register the kubernetes feature gates
 	generatedopenapi "k8s.io/kubernetes/pkg/generated/openapi"
-	kubeoptions "k8s.io/kubernetes/pkg/kubeapiserver/options"
 	certapproval "k8s.io/kubernetes/plugin/pkg/admission/certificates/approval"
 	"k8s.io/kubernetes/plugin/pkg/admission/certificates/ctbattest"
 	certsigning "k8s.io/kubernetes/plugin/pkg/admission/certificates/signing"
@@ -92,7 +91,7 @@ type Options struct {
 // upstream returns the generic control plane options with safe defaults.
 func (o *Options) upstream() *options.Options {
 	s := options.NewOptions()
-	s.Admission.GenericAdmission.DefaultOffPlugins = defaultOffAdmissionPlugins()
+	s.Admission.GenericAdmission.DefaultOffPlugins = defaultOffAdmissionPlugins(s.Admission.GenericAdmission.Plugins.Registered())
 	s.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
 	s.SecureServing.BindPort = 6443
 	s.Authentication.Anonymous.Allow = false
@@ -102,13 +101,16 @@ func (o *Options) upstream() *options.Options {
 	return s
 }
 
-// defaultOffAdmissionPlugins mirrors the upstream generic sample.
-func defaultOffAdmissionPlugins() sets.Set[string] {
+// defaultOffAdmissionPlugins mirrors the upstream generic sample: everything
+// registered is off except the plugins that make sense without pods and nodes.
+// (It takes the registered names instead of kubeoptions.AllOrderedPlugins,
+// which the patch series moves to another package.)
+func defaultOffAdmissionPlugins(registered []string) sets.Set[string] {
 	on := sets.New[string](lifecycle.PluginName, serviceaccount.PluginName,
 		mutatingwebhook.PluginName, validatingwebhook.PluginName, resourcequota.PluginName,
 		certapproval.PluginName, certsigning.PluginName, ctbattest.PluginName, certsubjectrestriction.PluginName,
 		validatingadmissionpolicy.PluginName, mutatingadmissionpolicy.PluginName)
-	return sets.New(kubeoptions.AllOrderedPlugins...).Difference(on)
+	return sets.New(registered...).Difference(on)
 }
 
 // Main parses flags, runs the server until SIGTERM/SIGINT and exits. Errors
