@@ -1,0 +1,73 @@
+package depgraph
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// kkTree returns the materialized Kubernetes tree named by $KK_TREE or, by
+// default, the repository's _output/kk, and skips the test without one.
+func kkTree(t *testing.T) string {
+	t.Helper()
+	tree := os.Getenv("KK_TREE")
+	if tree == "" {
+		tree = filepath.Join("..", "..", "_output", "kk")
+	}
+	abs, err := filepath.Abs(tree)
+	require.NoError(t, err)
+	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err != nil {
+		t.Skipf("no Kubernetes tree at %s (set KK_TREE or materialize _output/kk): %v", abs, err)
+	}
+	return abs
+}
+
+// TestKubeAPIServerMatchesGoList checks depgraph's package set and headline
+// count against plain `go list -deps`, both computed here on the real tree.
+func TestKubeAPIServerMatchesGoList(t *testing.T) {
+	tree := kkTree(t)
+	for _, root := range []string{"./cmd/kube-apiserver", "./pkg/controlplane/apiserver/samples/generic"} {
+		t.Run(strings.TrimPrefix(root, "./"), func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", root)
+			cmd.Dir = tree
+			cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			require.NoError(t, err, "go list -deps %s in %s:\n%s", root, tree, stderr.String())
+			want := strings.Fields(string(out))
+			wantKK := 0
+			for _, p := range want {
+				if p == "k8s.io/kubernetes" || strings.HasPrefix(p, "k8s.io/kubernetes/") {
+					wantKK++
+				}
+			}
+			require.Positive(t, wantKK, "go list found no k8s.io/kubernetes packages; is %s a Kubernetes tree?", tree)
+
+			g, err := Load(context.Background(), Options{Dir: tree, Roots: []string{root}})
+			require.NoError(t, err)
+			s, err := ComputeStats(context.Background(), g, StatsOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, wantKK, s.HeadlinePackages, "k8s.io/kubernetes packages")
+			assert.Equal(t, len(want), s.Packages, "all packages")
+
+			sort.Strings(want)
+			var got []string
+			for _, p := range g.Packages {
+				got = append(got, p.Path)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("package set differs from go list -deps (-go list +depgraph):\n%s", diff)
+			}
+			t.Logf("%s: %d k8s.io/kubernetes packages, %d in all", root, s.HeadlinePackages, s.Packages)
+		})
+	}
+}
