@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/generic-controlplane/gcp/analysis/golist"
-	"github.com/generic-controlplane/gcp/analysis/testtree"
 	"github.com/generic-controlplane/gcp/analysis/rules"
+	"github.com/generic-controlplane/gcp/analysis/testtree"
 )
 
 const (
@@ -314,4 +314,20 @@ func main() { controlplane.New(); pod.Register() }
 	assert.Equal(t, 2, s.EdgesIntoHeadline)
 	assert.Equal(t, 4, s.HeadlinePackages)
 	assert.Contains(t, s.Cross, CrossEdge{From: "third-party", To: "kubernetes", Edges: 2})
+}
+
+// TestDiffSnapshotsBase patches a tree in place between two loads, as a
+// per-patch proof does, and checks that the base graph keeps its numbers.
+func TestDiffSnapshotsBase(t *testing.T) {
+	dir := testtree.Extract(t, "base")
+	base := load(t, dir, false, "./pkg/controlplane/samples/generic")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pkg/kubelet/client/client.go"),
+		[]byte("package client\n\nimport \"strings\"\n\nfunc Dial() { _ = strings.ToUpper(\"x\") }\n"), 0o644))
+	head := load(t, dir, false, "./pkg/controlplane/samples/generic")
+	r := Diff(base, head)
+	for _, d := range r.Metrics {
+		if d.Name == "init funcs" {
+			assert.Equal(t, -2, d.Delta, "the kubelet client's two init funcs are gone")
+		}
+	}
 }

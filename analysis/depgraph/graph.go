@@ -78,6 +78,11 @@ type Options struct {
 	Env []string
 	// Classes classifies packages; nil means the embedded classes.yaml.
 	Classes *rules.Classes
+	// SkipInitFuncs leaves init functions uncounted until InitFuncs or
+	// ComputeStats asks. By default Load counts them so that the graph is
+	// a snapshot: a tree patched in place after Load (as a per-patch proof
+	// does before diffing against the previous graph) cannot change it.
+	SkipInitFuncs bool
 }
 
 // Load runs go list once and builds the graph.
@@ -106,6 +111,11 @@ func Load(ctx context.Context, opts Options) (*Graph, error) {
 	}
 	if len(g.Roots) == 0 {
 		return nil, fmt.Errorf("no packages matched %s in %s", strings.Join(opts.Roots, " "), opts.Dir)
+	}
+	if !opts.SkipInitFuncs {
+		if _, err := g.InitFuncs(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return g, nil
 }

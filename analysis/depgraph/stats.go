@@ -82,7 +82,9 @@ type StatsOptions struct {
 	Binary       string
 }
 
-// InitFuncs counts the init functions of every package, once per graph.
+// InitFuncs counts the init functions of every package, once per graph: at
+// Load unless Options.SkipInitFuncs was set, else on the first call, reading
+// the tree as it is then.
 func (g *Graph) InitFuncs(ctx context.Context) (map[*Package]int, error) {
 	g.initsOnce.Do(func() {
 		pkgs := make([]initfuncs.Package, len(g.Packages))

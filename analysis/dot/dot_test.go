@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/generic-controlplane/gcp/analysis/depgraph"
-	"github.com/generic-controlplane/gcp/analysis/testtree"
 	"github.com/generic-controlplane/gcp/analysis/pathpattern"
+	"github.com/generic-controlplane/gcp/analysis/testtree"
 )
 
 func loadBase(t *testing.T) *depgraph.Graph {

@@ -34,7 +34,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError("no roots given and %s names no exact package in a rule's from", *rulesFile)
 		}
 	}
-	g, err := lf.load(ctx, lf.dir, roots)
+	g, err := lf.load(ctx, lf.dir, roots, false)
 	if err != nil {
 		return err
 	}

@@ -25,12 +25,14 @@ func (l *loadFlags) register(fs *flag.FlagSet, withDir bool) {
 	fs.StringVar(&l.classes, "classes", "", "owner classes YAML file (default: the embedded analysis/rules/classes.yaml)")
 }
 
-func (l *loadFlags) load(ctx context.Context, dir string, roots []string) (*depgraph.Graph, error) {
+// load loads the graph; only stats and diff report init funcs, so the other
+// commands skip counting them.
+func (l *loadFlags) load(ctx context.Context, dir string, roots []string, withInits bool) (*depgraph.Graph, error) {
 	classes, err := rules.LoadClasses(l.classes)
 	if err != nil {
 		return nil, err
 	}
-	return depgraph.Load(ctx, depgraph.Options{Dir: dir, Roots: roots, Tests: l.tests, Classes: classes})
+	return depgraph.Load(ctx, depgraph.Options{Dir: dir, Roots: roots, Tests: l.tests, Classes: classes, SkipInitFuncs: !withInits})
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -34,8 +34,8 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		baseErr, headErr error
 	)
 	wg.Add(2)
-	go func() { defer wg.Done(); bg, baseErr = lf.load(ctx, *base, roots) }()
-	go func() { defer wg.Done(); hg, headErr = lf.load(ctx, *head, roots) }()
+	go func() { defer wg.Done(); bg, baseErr = lf.load(ctx, *base, roots, true) }()
+	go func() { defer wg.Done(); hg, headErr = lf.load(ctx, *head, roots, true) }()
 	wg.Wait()
 	if baseErr != nil {
 		return baseErr

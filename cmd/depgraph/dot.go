@@ -42,7 +42,7 @@ func runDot(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	g, err := lf.load(ctx, lf.dir, roots)
+	g, err := lf.load(ctx, lf.dir, roots, false)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		opts = depgraph.StatsOptions{Binary: *size, SymbolBytes: sizes.ByPackage, Unattributed: sizes.Unattributed}
 	}
-	g, err := lf.load(ctx, lf.dir, roots)
+	g, err := lf.load(ctx, lf.dir, roots, true)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func runWhy(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) != 2 {
 		return usageError("want a root and a package (or pattern such as k8s.io/kubernetes/pkg/kubelet/...), got %d arguments", len(pos))
 	}
-	g, err := lf.load(ctx, lf.dir, pos[:1])
+	g, err := lf.load(ctx, lf.dir, pos[:1], false)
 	if err != nil {
 		return err
 	}
