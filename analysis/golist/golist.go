@@ -165,10 +165,63 @@ func (cfg Config) env() []string {
 	return cfg.Env
 }
 
+// lookupEnv returns the last value of key in env, as exec would apply it.
+func lookupEnv(env []string, key string) string {
+	val := ""
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			val = v
+		}
+	}
+	return val
+}
+
+// privateModfile keeps go list from writing into the tree. With -mod=mod the
+// go command rewrites go.mod and go.sum whenever its requirements are not
+// tidy, which a materialized Kubernetes tree with substituted staging
+// modules never is; the tree may be under review or being patched by
+// someone else. Outside workspace mode, -modfile points the go command at a
+// private copy instead; the module root, and so every relative replace, is
+// unchanged. It returns the extra go flag and a cleanup function.
+func privateModfile(dir string, env []string) (string, func(), error) {
+	goflags := lookupEnv(env, "GOFLAGS")
+	if lookupEnv(env, "GOWORK") != "off" || !strings.Contains(goflags, "-mod=mod") || strings.Contains(goflags, "-modfile") {
+		return "", func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "depgraph-modfile-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	for _, name := range []string{"go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, os.ErrNotExist) && name == "go.sum" {
+			continue
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(tmp, name), data, 0o644)
+		}
+		if err != nil {
+			cleanup()
+			return "", nil, err
+		}
+	}
+	return "-modfile=" + filepath.Join(tmp, "go.mod"), cleanup, nil
+}
+
 func run(ctx context.Context, cfg Config, args []string, consume func(io.Reader) error) error {
+	env := append(os.Environ(), cfg.env()...)
+	modfile, cleanup, err := privateModfile(cfg.Dir, env)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if modfile != "" {
+		args = append([]string{args[0], modfile}, args[1:]...)
+	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = cfg.Dir
-	cmd.Env = append(os.Environ(), cfg.env()...)
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
