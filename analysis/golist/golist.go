@@ -86,11 +86,14 @@ var DefaultEnv = []string{"GOWORK=off", "GOFLAGS=-mod=mod"}
 
 // Error is a go list failure with everything needed to reproduce it.
 type Error struct {
-	Dir    string
-	Args   []string
-	Env    []string
-	Stderr string
-	Err    error
+	Dir  string
+	Args []string
+	Env  []string
+	// PrivateModfile says go list read a temporary copy of go.mod
+	// (-modfile) rather than the tree's own.
+	PrivateModfile bool
+	Stderr         string
+	Err            error
 }
 
 func (e *Error) Error() string {
@@ -98,6 +101,9 @@ func (e *Error) Error() string {
 	fmt.Fprintf(&b, "go %s failed: %v\n", strings.Join(e.Args, " "), e.Err)
 	fmt.Fprintf(&b, "  dir: %s\n", e.Dir)
 	fmt.Fprintf(&b, "  env: %s\n", strings.Join(e.Env, " "))
+	if e.PrivateModfile {
+		fmt.Fprintf(&b, "  go.mod: a private copy of the tree's (-modfile), so -mod=mod cannot write the tree\n")
+	}
 	if s := strings.TrimSpace(e.Stderr); s != "" {
 		fmt.Fprintf(&b, "  stderr:\n")
 		for _, line := range strings.Split(s, "\n") {
@@ -216,10 +222,11 @@ func run(ctx context.Context, cfg Config, args []string, consume func(io.Reader)
 		return err
 	}
 	defer cleanup()
+	goArgs := args
 	if modfile != "" {
-		args = append([]string{args[0], modfile}, args[1:]...)
+		goArgs = append([]string{args[0], modfile}, args[1:]...)
 	}
-	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd := exec.CommandContext(ctx, "go", goArgs...)
 	cmd.Dir = cfg.Dir
 	cmd.Env = env
 	var stderr bytes.Buffer
@@ -229,7 +236,7 @@ func run(ctx context.Context, cfg Config, args []string, consume func(io.Reader)
 		return err
 	}
 	fail := func(err error) error {
-		return &Error{Dir: cfg.Dir, Args: args, Env: cfg.env(), Stderr: stderr.String(), Err: err}
+		return &Error{Dir: cfg.Dir, Args: args, Env: cfg.env(), PrivateModfile: modfile != "", Stderr: stderr.String(), Err: err}
 	}
 	if err := cmd.Start(); err != nil {
 		return fail(err)
