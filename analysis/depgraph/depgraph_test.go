@@ -158,19 +158,21 @@ func TestStats(t *testing.T) {
 
 	sized, err := ComputeStats(context.Background(), g, StatsOptions{
 		Binary:       "bin",
-		SymbolBytes:  map[string]int64{kubeletPkg: 100, "runtime": 50, "k8s.io/apiserver/pkg/other": 7},
+		SymbolBytes:  map[string]int64{kubeletPkg: 100, "runtime": 50, "k8s.io/apiserver/pkg/other": 7, "main": 1},
 		Unattributed: 3,
 	})
 	require.NoError(t, err)
-	assert.Equal(t, &SizeTotals{Binary: "bin", Total: 160, Unattributed: 3}, sized.Size)
+	assert.Equal(t, &SizeTotals{Binary: "bin", Total: 161, Unattributed: 3}, sized.Size)
 	for _, c := range sized.Groups {
 		switch c.Name {
 		case "kubernetes":
-			assert.EqualValues(t, 100, c.Bytes)
+			assert.EqualValues(t, 100, c.Bytes, "the generic root is no main package; main is not k/k here")
 		case "stdlib":
 			assert.EqualValues(t, 50, c.Bytes)
 		case "staging":
 			assert.EqualValues(t, 7, c.Bytes)
+		case "unclassified":
+			assert.EqualValues(t, 1, c.Bytes, "main, with no main root")
 		}
 	}
 }

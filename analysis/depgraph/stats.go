@@ -206,6 +206,15 @@ func (g *Graph) classOf(path string) rules.Class {
 	if p := g.byPath[path]; p != nil {
 		return p.Class
 	}
+	if path == "main" {
+		// The linker names a binary's main package "main".
+		for _, r := range g.Roots {
+			if r.Name == "main" {
+				return r.Class
+			}
+		}
+		return rules.Unclassified // a binary not built from these roots
+	}
 	first, _, _ := strings.Cut(path, "/")
 	return g.Classes.Classify(path, !strings.Contains(first, "."))
 }

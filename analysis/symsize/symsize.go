@@ -7,7 +7,8 @@
 // The linker escapes dots in the last path element ("gopkg.in/yaml%2ev3"),
 // so the first dot after the last slash always ends the package path.
 // Symbols with no owning package (runtime tables, string data, composite type
-// descriptors) are counted as unattributed.
+// descriptors) are counted as unattributed. Zero-initialized data is not
+// counted at all: it occupies no bytes in the file.
 package symsize
 
 import (
@@ -44,6 +45,12 @@ func Read(binary string) (*Sizes, error) {
 			continue
 		}
 		if t := elf.ST_TYPE(sym.Info); t != elf.STT_FUNC && t != elf.STT_OBJECT {
+			continue
+		}
+		// Zeroed data (.bss, .noptrbss) takes memory at run time but no
+		// bytes in the binary; a 32 MiB FIPS DRBG buffer would otherwise
+		// make crypto look like half the binary.
+		if int(sym.Section) < len(f.Sections) && f.Sections[sym.Section].Type == elf.SHT_NOBITS {
 			continue
 		}
 		if pkg := PackageOf(sym.Name); pkg != "" {

@@ -38,7 +38,7 @@ func TestRead(t *testing.T) {
 	}
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/sized\n\ngo 1.26\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nvar Table = [4096]byte{1}\n\nfunc main() { fmt.Println(Table[len(os.Args)]) }\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nvar Table = [4096]byte{1}\n\nvar Zeroes [1 << 20]byte\n\nfunc main() { fmt.Println(Table[len(os.Args)], Zeroes[len(os.Args)]) }\n"), 0o644))
 	bin := filepath.Join(dir, "sized")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Dir = dir
@@ -49,6 +49,7 @@ func TestRead(t *testing.T) {
 	s, err := Read(bin)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, s.ByPackage["main"], int64(4096))
+	assert.Less(t, s.ByPackage["main"], int64(1<<20), "zeroed data has no bytes in the file")
 	assert.Positive(t, s.ByPackage["fmt"])
 	assert.Positive(t, s.ByPackage["runtime"])
 
