@@ -3,9 +3,20 @@
 package server
 
 import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/admission"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/apiserver/pkg/util/webhook"
+	clientgoinformers "k8s.io/client-go/informers"
+	openapicommon "k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kubernetes/pkg/controlplane"
+	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
+	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
 )
+
+// This file and compat_patched.go hold every call whose signature or package
+// differs between the pinned k/k (v1.37.2) and the patched series tree.
 
 // defaultGenericResourceConfig is the only call into k8s.io/kubernetes/pkg/controlplane
 // (which drags in the kube-apiserver-only REST storage). A patched tree that moves
@@ -13,4 +24,16 @@ import (
 // -tags gcp_patched (see compat_patched.go).
 func defaultGenericResourceConfig() *serverstorage.ResourceConfig {
 	return controlplane.DefaultGenericAPIResourceConfigSource()
+}
+
+func buildGenericConfig(opts options.CompletedOptions, schemes []*runtime.Scheme, rc *serverstorage.ResourceConfig,
+	defs func(openapicommon.ReferenceCallback) map[string]openapicommon.OpenAPIDefinition,
+) (*genericapiserver.Config, clientgoinformers.SharedInformerFactory, *serverstorage.DefaultStorageFactory, error) {
+	return controlplaneapiserver.BuildGenericConfig(opts, schemes, rc, defs, nil)
+}
+
+func createConfig(opts options.CompletedOptions, genericConfig *genericapiserver.Config, informers clientgoinformers.SharedInformerFactory,
+	storageFactory *serverstorage.DefaultStorageFactory, resolver webhook.ServiceResolver,
+) (*controlplaneapiserver.Config, []admission.PluginInitializer, error) {
+	return controlplaneapiserver.CreateConfig(opts, genericConfig, informers, nil, storageFactory, resolver, nil)
 }

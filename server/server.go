@@ -374,12 +374,11 @@ func checkWritableDir(dir string) error {
 // newServer wires apiextensions -> generic control plane -> aggregator, like
 // the upstream generic sample, with our resource config and middleware.
 func newServer(opts options.CompletedOptions, resourceConfig *serverstorage.ResourceConfig, o Options, crds bool) (*aggregatorapiserver.APIAggregator, error) {
-	genericConfig, versionedInformers, storageFactory, err := controlplaneapiserver.BuildGenericConfig(
+	genericConfig, versionedInformers, storageFactory, err := buildGenericConfig(
 		opts,
 		[]*runtime.Scheme{legacyscheme.Scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme},
 		resourceConfig,
 		generatedopenapi.GetOpenAPIDefinitions,
-		nil,
 	)
 	if err != nil {
 		return nil, err
@@ -388,7 +387,7 @@ func newServer(opts options.CompletedOptions, resourceConfig *serverstorage.Reso
 	if len(o.ServiceEndpoints) > 0 {
 		serviceResolver = staticResolver{endpoints: o.ServiceEndpoints, next: serviceResolver}
 	}
-	kubeAPIs, pluginInitializer, err := controlplaneapiserver.CreateConfig(opts, genericConfig, versionedInformers, nil, storageFactory, serviceResolver, nil)
+	kubeAPIs, pluginInitializer, err := createConfig(opts, genericConfig, versionedInformers, storageFactory, serviceResolver)
 	if err != nil {
 		return nil, err
 	}
