@@ -7,13 +7,15 @@ OUTPUT  ?= $(CURDIR)/_output
 # HARNESS_TREE=1 builds the harness against $(KK_TREE) through a generated
 # modfile (scenario/treemod) instead of the pinned modules in go.mod.
 HARNESS_TREE ?=
-# Extra build tags, e.g. gcp_patched for a tree where DefaultGenericAPIResourceConfigSource
-# lives in pkg/controlplane/apiserver (see server/compat_*.go).
+# Extra build tags: gcp_patched for a tree with the patch series applied
+# (see server/compat_*.go), e.g.
+#   make test-harness HARNESS_TREE=1 KK_TREE=$(CURDIR)/_output/kk-dev HARNESS_TAGS=gcp_patched BIN=$(CURDIR)/_output/bin/tree
 HARNESS_TAGS ?=
 BENCH_RUNS ?= 5
 HARNESS_MODFLAGS = $(if $(HARNESS_TREE),-modfile=$(OUTPUT)/tree.mod)
 HARNESS_GO = $(if $(HARNESS_TREE),env GOWORK=off GOFLAGS="-mod=mod -trimpath -buildvcs=false" go,go)
 HARNESS_BUILD = $(HARNESS_GO) build $(HARNESS_MODFLAGS) $(if $(HARNESS_TAGS),-tags $(HARNESS_TAGS))
+HARNESS_TEST = $(HARNESS_GO) test $(HARNESS_MODFLAGS) $(if $(HARNESS_TAGS),-tags $(HARNESS_TAGS))
 HARNESS_ENV = MINIMAL_APISERVER_BIN=$(BIN)/minimal-apiserver EXAMPLE_FULL_BIN=$(BIN)/example-full \
 	EXAMPLE_CRDONLY_BIN=$(BIN)/example-crdonly KUBECTL=$(BIN)/kubectl SCENARIO_OUT=$(OUTPUT)/scenario
 
@@ -32,7 +34,7 @@ harness: $(if $(HARNESS_TREE),harness-treemod) ## Build minimal-apiserver, the e
 .PHONY: test-harness
 test-harness: harness ## Test server/ and run the scenario (client-go + kubectl) on embedded etcd and kine/SQLite; bad input; kill -9 durability
 	@rm -rf $(OUTPUT)/scenario
-	$(HARNESS_ENV) $(HARNESS_GO) test $(HARNESS_MODFLAGS) -count=1 -timeout 30m ./server/... ./scenario/...
+	$(HARNESS_ENV) $(HARNESS_TEST) -count=1 -timeout 30m ./server/... ./scenario/...
 	go run ./scenario/report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl \
 		-md $(OUTPUT)/scenario/scenario.md -json $(OUTPUT)/scenario/scenario.json
 	@cat $(OUTPUT)/scenario/scenario.md | head -20
@@ -40,7 +42,7 @@ test-harness: harness ## Test server/ and run the scenario (client-go + kubectl)
 .PHONY: scenario-report
 scenario-report: harness bench-upstream ## Scenario on our servers, kube-apiserver and the upstream sample (+ SCENARIO_TARGETS="name=kubeconfig ...") -> analysis/reports/scenario.{md,json}
 	@rm -rf $(OUTPUT)/scenario
-	$(HARNESS_ENV) $(HARNESS_GO) test $(HARNESS_MODFLAGS) -count=1 -timeout 30m -run 'TestScenario' ./scenario/
+	$(HARNESS_ENV) $(HARNESS_TEST) -count=1 -timeout 30m -run 'TestScenario' ./scenario/
 	go run ./scenario/report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl -upstream-bin $(BENCH_BIN) \
 		-work $(OUTPUT)/scenario-upstream $(foreach t,$(SCENARIO_TARGETS),-target $(t))
 
