@@ -54,6 +54,20 @@ prove: tree ## Main job: prove every prefix of the series; writes analysis/repor
 	go build -o $(BIN)/prove ./cmd/prove
 	$(BIN)/prove --tree $(KK_TREE) --work $(OUTPUT)/prove $(PROVE_FLAGS)
 
+SERIES_LEN = $(words $(shell grep -v '^\#' patches/series))
+BENCH_SERIES = $(OUTPUT)/bench-series
+
+.PHONY: bench-series
+bench-series: ## kube-apiserver with the whole series vs v1.37.2 (binaries from make prove), median of BENCH_RUNS -> analysis/reports/bench-series.{md,json}
+	@test -x $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube-apiserver || { echo "no kube-apiserver for all $(SERIES_LEN) patches under $(OUTPUT)/prove/bin: run make prove first"; exit 1; }
+	@mkdir -p $(BENCH_SERIES)
+	cp $(OUTPUT)/prove/bin/0/kube-apiserver $(BENCH_SERIES)/kube-apiserver-base
+	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube-apiserver $(BENCH_SERIES)/kube-apiserver-series
+	go build -o $(BENCH_SERIES)/bench-etcd ./bench/etcd
+	go build -o $(BENCH_SERIES)/bench-tool ./bench
+	$(BENCH_SERIES)/bench-tool -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series \
+		-runs $(or $(BENCH_RUNS),5) -work $(BENCH_SERIES)/work -md analysis/reports/bench-series.md -json analysis/reports/bench-series.json
+
 .PHONY: test-unit
 test-unit: tree ## Unit tests of the series tooling (synthetic trees and the pinned tree)
 	go test ./internal/... ./cmd/series/... ./cmd/prove/...
