@@ -113,38 +113,52 @@ var specs = []serverSpec{
 
 func main() {
 	flag.Parse()
-	var results []result
+	// Runs are interleaved (run i of every server before run i+1 of any),
+	// so a slow phase of a shared machine hits every server alike.
+	var (
+		selected []serverSpec
+		results  []*result
+		bins     []string
+	)
 	for _, s := range specs {
 		named := strings.Contains(","+*only+",", ","+s.bin+",")
 		if (*only != "" && !named) || (s.optIn && !named) {
 			continue
 		}
-		r := result{Server: s.name, Binary: s.bin, Storage: s.storage, Objects: s.objects}
+		r := &result{Server: s.name, Binary: s.bin, Storage: s.storage, Objects: s.objects}
 		bin := filepath.Join(*binDir, s.bin)
 		if s.externalEtcd {
 			bin = filepath.Join(*upDir, s.bin)
 		}
 		if mib, err := strippedSize(bin); err != nil {
 			r.Error = err.Error()
-			results = append(results, r)
-			continue
 		} else {
 			r.StrippedMiB = mib
 		}
-		for i := 0; i < *runs; i++ {
-			one, err := measure(s, bin, filepath.Join(*work, fmt.Sprintf("%s-%d", s.bin, i)))
+		selected, results, bins = append(selected, s), append(results, r), append(bins, bin)
+	}
+	for i := 0; i < *runs; i++ {
+		for j, s := range selected {
+			r := results[j]
+			if r.Error != "" {
+				continue
+			}
+			one, err := measure(s, bins[j], filepath.Join(*work, fmt.Sprintf("%s-%d", s.bin, i)))
 			if err != nil {
 				r.Error = fmt.Sprintf("run %d: %v", i, err)
 				fmt.Fprintf(os.Stderr, "%s: %v\n", s.name, err)
-				break
+				continue
 			}
 			fmt.Printf("%s run %d: %+v\n", s.name, i, one)
 			r.Runs = append(r.Runs, one)
 		}
-		r.Median = median(r.Runs)
-		results = append(results, r)
 	}
-	if err := write(results); err != nil {
+	out := make([]result, 0, len(results))
+	for _, r := range results {
+		r.Median = median(r.Runs)
+		out = append(out, *r)
+	}
+	if err := write(out); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -375,7 +389,7 @@ func write(results []result) error {
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "# Benchmark: generic control plane servers side by side\n\n")
-	fmt.Fprintf(&sb, "Median of %d runs, each on a fresh data dir, on this machine (%s). Start-to-/readyz counts from the first process launch (etcd for the upstream servers) to the first authenticated 200 from /readyz. Load: client-go, %d workers, %d creates. RSS is VmRSS of the API server process; for servers with a separate etcd its RSS is listed in parentheses.\n\n",
+	fmt.Fprintf(&sb, "Median of %d interleaved runs (run i of every server before run i+1 of any), each on a fresh data dir, on this machine (%s). Start-to-/readyz counts from the first process launch (etcd for the upstream servers) to the first authenticated 200 from /readyz. Load: client-go, %d workers, %d creates. RSS is VmRSS of the API server process; for servers with a separate etcd its RSS is listed in parentheses.\n\n",
 		*runs, time.Now().UTC().Format("2006-01-02"), *workers, *objects)
 	sb.WriteString("| server | storage | stripped binary (MiB) | start to /readyz (s) | RSS at ready (MiB) | RSS after load (MiB) | creates/s | objects |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
