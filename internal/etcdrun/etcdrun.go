@@ -46,7 +46,9 @@ func FreePorts(n int) ([]int, error) {
 
 // Start runs etcd with its data in dir/etcd and its log in dir/etcd.log. A
 // port taken between choosing and binding it is retried with new ports.
-func Start(dir string) (*Etcd, error) {
+// fsync stays on: a write etcd acknowledged survives kill -9. name is the
+// member name; a data dir must be reopened with the name it was created with.
+func Start(dir, name string) (*Etcd, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -57,7 +59,7 @@ func Start(dir string) (*Etcd, error) {
 			return nil, err
 		}
 		cfg := embed.NewConfig()
-		cfg.Name = "etcdrun"
+		cfg.Name = name
 		cfg.Dir = filepath.Join(dir, "etcd")
 		cfg.LogLevel = "error"
 		cfg.LogOutputs = []string{filepath.Join(dir, "etcd.log")}

@@ -21,7 +21,7 @@ func TestStartServesAndKeepsDataAcrossRestart(t *testing.T) {
 		require.NoError(t, err)
 		return c
 	}
-	e, err := Start(dir)
+	e, err := Start(dir, "test")
 	require.NoError(t, err)
 	c := put(e)
 	_, err = c.Put(ctx, "/k", "v")
@@ -29,7 +29,7 @@ func TestStartServesAndKeepsDataAcrossRestart(t *testing.T) {
 	c.Close()
 	e.Stop()
 
-	e, err = Start(dir)
+	e, err = Start(dir, "test")
 	require.NoError(t, err)
 	defer e.Stop()
 	c = put(e)

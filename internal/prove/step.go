@@ -314,7 +314,7 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 
 func (r *runner) runOne(ctx context.Context, dir, binary string, after func(*apiserverproc.Server, string)) (*Runtime, []string) {
 	rt := &Runtime{}
-	e, err := etcdrun.Start(dir)
+	e, err := etcdrun.Start(dir, "prove")
 	if err != nil {
 		rt.Error = err.Error()
 		return rt, nil
