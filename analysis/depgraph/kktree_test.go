@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/generic-controlplane/gcp/analysis/golist"
 )
 
 // kkTree returns the materialized Kubernetes tree named by $KK_TREE or, by
@@ -36,9 +38,13 @@ func TestKubeAPIServerMatchesGoList(t *testing.T) {
 	tree := kkTree(t)
 	for _, root := range []string{"./cmd/kube-apiserver", "./pkg/controlplane/apiserver/samples/generic"} {
 		t.Run(strings.TrimPrefix(root, "./"), func(t *testing.T) {
-			cmd := exec.Command("go", "list", "-deps", root)
+			env := []string{"GOWORK=off", "GOFLAGS=-mod=mod"}
+			modfile, cleanup, err := golist.PrivateModfile(tree, env)
+			require.NoError(t, err)
+			defer cleanup()
+			cmd := exec.Command("go", "list", modfile, "-deps", root)
 			cmd.Dir = tree
-			cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+			cmd.Env = append(os.Environ(), env...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()

@@ -182,14 +182,16 @@ func lookupEnv(env []string, key string) string {
 	return val
 }
 
-// privateModfile keeps go list from writing into the tree. With -mod=mod the
+// PrivateModfile keeps go commands from writing into the tree. With -mod=mod the
 // go command rewrites go.mod and go.sum whenever its requirements are not
 // tidy, which a materialized Kubernetes tree with substituted staging
 // modules never is; the tree may be under review or being patched by
 // someone else. Outside workspace mode, -modfile points the go command at a
 // private copy instead; the module root, and so every relative replace, is
-// unchanged. It returns the extra go flag and a cleanup function.
-func privateModfile(dir string, env []string) (string, func(), error) {
+// unchanged. It returns the extra go flag (empty when env does not call for
+// one) and a cleanup function. Callers that run go directly against a tree,
+// such as the cross-checks against plain go list, use it too.
+func PrivateModfile(dir string, env []string) (string, func(), error) {
 	goflags := lookupEnv(env, "GOFLAGS")
 	if lookupEnv(env, "GOWORK") != "off" || !strings.Contains(goflags, "-mod=mod") || strings.Contains(goflags, "-modfile") {
 		return "", func() {}, nil
@@ -217,7 +219,7 @@ func privateModfile(dir string, env []string) (string, func(), error) {
 
 func run(ctx context.Context, cfg Config, args []string, consume func(io.Reader) error) error {
 	env := append(os.Environ(), cfg.env()...)
-	modfile, cleanup, err := privateModfile(cfg.Dir, env)
+	modfile, cleanup, err := PrivateModfile(cfg.Dir, env)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/generic-controlplane/gcp/analysis/golist"
 )
 
 const (
@@ -142,11 +144,19 @@ func run(depgraph, tree, base, head string, runs int, out string) error {
 		}
 		head = copyDir
 	}
+	// The plain go list runs against a private copy of go.mod, like depgraph's
+	// own: with -mod=mod it would otherwise rewrite the tree's go.mod (and,
+	// through the hard links, the original's).
+	modfile, cleanup, err := golist.PrivateModfile(tree, goEnv)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	comparisons := []*comparison{
 		{
 			name:     "stats cmd/kube-apiserver vs go list -deps -json",
 			subject:  invocation{"depgraph stats", tree, []string{depgraph, "stats", "--dir", tree, kubeAPIServer}},
-			baseline: invocation{"go list -deps -json", tree, []string{"go", "list", "-deps", "-json", kubeAPIServer}},
+			baseline: invocation{"go list -deps -json", tree, []string{"go", "list", modfile, "-deps", "-json", kubeAPIServer}},
 			target:   1.2,
 		},
 		{
