@@ -102,10 +102,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, tree: filepath.Join(cfg.Work, "kk")}
-	if r.tree, err = filepath.Abs(r.tree); err != nil {
+	// Absolute, because go commands run in the tree and write binaries,
+	// logs and temporary files under Work.
+	if cfg.Work, err = filepath.Abs(cfg.Work); err != nil {
 		return nil, err
 	}
+	r := &runner{cfg: cfg, tree: filepath.Join(cfg.Work, "kk")}
 	if err := r.prepareTree(ctx, p); err != nil {
 		return nil, err
 	}
