@@ -88,6 +88,10 @@ type runner struct {
 	base   *Step
 	prev   *Step
 	graphs map[string]*depgraph.Graph // previous prefix, by root
+	// last is kube-apiserver's surface as last measured, per aspect;
+	// baseSurface the baseline's.
+	last        *measured
+	baseSurface Surface
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -107,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Work, err = filepath.Abs(cfg.Work); err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, tree: filepath.Join(cfg.Work, "kk")}
+	r := &runner{cfg: cfg, tree: filepath.Join(cfg.Work, "kk"), last: newMeasured()}
 	if err := r.prepareTree(ctx, p); err != nil {
 		return nil, err
 	}
@@ -139,6 +143,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				return res, r.written(res)
 			}
 			step.Subject, _ = gitx.Repo{Dir: r.tree}.Line(ctx, "log", "-1", "--format=%s")
+			r.declaration(ctx, step)
 		} else {
 			r.logf("baseline %s", p.Kubernetes)
 		}
@@ -155,6 +160,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// declaration reads the kube-apiserver declaration of the patch just
+// applied from its commit message.
+func (r *runner) declaration(ctx context.Context, s *Step) {
+	body, err := gitx.Repo{Dir: r.tree}.Run(ctx, "log", "-1", "--format=%b")
+	if err != nil {
+		r.problem(s, "patch %s: reading its commit message: %v", s.Patch, err)
+		return
+	}
+	d := ParseDeclaration(body)
+	s.Declared = &d
+	if d.Problem != "" {
+		r.problem(s, "patch %s: %s", s.Patch, d.Problem)
+	}
 }
 
 func (r *runner) written(res *Result) error {
