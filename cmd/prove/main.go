@@ -27,6 +27,7 @@ func main() {
 	flag.BoolVar(&cfg.Runtime, "runtime", true, "start the built servers on an embedded etcd and measure them")
 	flag.BoolVar(&cfg.Scenario, "scenario", true, "run the harness scenario against the generic sample at each prefix (needs --runtime)")
 	flag.IntVar(&cfg.Upto, "upto", 0, "prove only the first N patches (0: all)")
+	flag.BoolVar(&cfg.Static, "static", true, "gofmt, license headers and import-boss on the files and packages the series touched")
 	flag.Parse()
 	cfg.Log = os.Stderr
 	cfg.Written = func(r *prove.Result) error { return prove.WriteFiles(reports, r) }

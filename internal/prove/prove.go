@@ -43,6 +43,9 @@ type Config struct {
 	Scenario bool
 	// Upto stops after this many patches; 0 proves the whole series.
 	Upto int
+	// Static runs gofmt, the license header check and import-boss on what
+	// the series touched.
+	Static bool
 	// Written is called with the result after every step, so a report on
 	// disk is never more than one step behind.
 	Written func(*Result) error
@@ -228,9 +231,14 @@ func (r *runner) prepareTree(ctx context.Context, p pin.Pin) error {
 
 // goCmd runs a go command in the tree and returns its combined output.
 func (r *runner) goCmd(ctx context.Context, args ...string) (string, error) {
+	return r.goCmdEnv(ctx, nil, args...)
+}
+
+// goCmdEnv is goCmd with extra environment variables.
+func (r *runner) goCmdEnv(ctx context.Context, extra []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = r.tree
-	cmd.Env = append(os.Environ(), r.env...)
+	cmd.Env = append(append(os.Environ(), r.env...), extra...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("go %s: %w", strings.Join(args, " "), err)

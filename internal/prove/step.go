@@ -63,6 +63,9 @@ type Step struct {
 	// Aspects compares each aspect of the surface, --help included, with
 	// the previous prefix and the baseline.
 	Aspects []AspectCheck `json:"aspects,omitempty"`
+	// Static is gofmt, license headers and import-boss on what the series
+	// touched so far.
+	Static *StaticResult `json:"static,omitempty"`
 
 	Problems []string `json:"problems,omitempty"`
 
@@ -175,6 +178,9 @@ func (r *runner) evaluate(ctx context.Context, s *Step) {
 	s.timed("build", start)
 	r.phase(s, "depgraph", func() { r.coupling(ctx, s) })
 	r.phase(s, "unit tests", func() { r.kubeTests(ctx, s) })
+	if r.cfg.Static {
+		r.phase(s, "static", func() { r.static(ctx, s) })
+	}
 	r.phase(s, "--help", func() { r.flags(ctx, s, binaries[KubeAPIServer]) })
 	if r.cfg.Runtime {
 		r.phase(s, "servers", func() { r.runtime(ctx, s, binaries) })
