@@ -27,8 +27,17 @@ func main() {
 	flag.BoolVar(&cfg.Runtime, "runtime", true, "start the built servers on an embedded etcd and measure them")
 	flag.BoolVar(&cfg.Scenario, "scenario", true, "run the harness scenario against the generic sample at each prefix (needs --runtime)")
 	flag.IntVar(&cfg.Upto, "upto", 0, "prove only the first N patches (0: all)")
+	flag.StringVar(&cfg.Integration, "integration", prove.IntegrationFull,
+		"k/k integration tests: off, fast (the per-prefix suite at every step) or full (fast, plus the tip suites at the last step)")
+	flag.StringVar(&cfg.EtcdBinary, "etcd", "", "etcd binary for the integration tests (default: build "+prove.EtcdPackage+" into WORK/bin; run from this repository)")
 	flag.BoolVar(&cfg.Static, "static", true, "gofmt, license headers and import-boss on the files and packages the series touched")
 	flag.Parse()
+	switch cfg.Integration {
+	case prove.IntegrationOff, prove.IntegrationFast, prove.IntegrationFull:
+	default:
+		fmt.Fprintf(os.Stderr, "prove: --integration=%q: want off, fast or full\n", cfg.Integration)
+		os.Exit(2)
+	}
 	cfg.Log = os.Stderr
 	cfg.Written = func(r *prove.Result) error { return prove.WriteFiles(reports, r) }
 

@@ -43,6 +43,12 @@ type Config struct {
 	Scenario bool
 	// Upto stops after this many patches; 0 proves the whole series.
 	Upto int
+	// Integration picks k/k's integration tests to run: IntegrationOff,
+	// IntegrationFast or IntegrationFull (see Suites).
+	Integration string
+	// EtcdBinary is the etcd the integration tests put on PATH; empty
+	// builds EtcdPackage into Work/bin (from this repository's module).
+	EtcdBinary string
 	// Static runs gofmt, the license header check and import-boss on what
 	// the series touched.
 	Static bool
@@ -95,6 +101,10 @@ type runner struct {
 	// baseSurface the baseline's.
 	last        *measured
 	baseSurface Surface
+	// etcdBin is the etcd on the integration tests' PATH, etcdProblem
+	// what is wrong with it (reported on the baseline step).
+	etcdBin     string
+	etcdProblem string
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -129,6 +139,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := r.s.Start(ctx, true); err != nil {
 		return nil, err
 	}
+	if err := r.prepareEtcd(ctx); err != nil {
+		return nil, err
+	}
 	res := &Result{Pin: p.Kubernetes, Started: time.Now().UTC()}
 	res.Baseline, _ = gitx.Repo{Dir: r.tree}.Line(ctx, "rev-parse", "HEAD")
 
@@ -151,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			r.logf("baseline %s", p.Kubernetes)
 		}
 		step.Applies = true
-		r.evaluate(ctx, step)
+		r.evaluate(ctx, step, k == len(names))
 		step.Seconds = time.Since(start).Seconds()
 		r.logf("step %d done in %.0fs: %s", k, step.Seconds, step.Summary())
 		res.Steps = append(res.Steps, step)
@@ -178,6 +191,31 @@ func (r *runner) declaration(ctx context.Context, s *Step) {
 	if d.Problem != "" {
 		r.problem(s, "patch %s: %s", s.Patch, d.Problem)
 	}
+}
+
+// prepareEtcd builds (unless given) and checks the etcd binary the
+// integration tests need on PATH. A version other than the tree's is
+// reported on the baseline step rather than stopping the proof.
+func (r *runner) prepareEtcd(ctx context.Context) error {
+	if r.cfg.Integration == "" || r.cfg.Integration == IntegrationOff {
+		return nil
+	}
+	bin := r.cfg.EtcdBinary
+	if bin == "" {
+		r.logf("building etcd (%s) for the integration tests", EtcdPackage)
+		var err error
+		if bin, err = BuildEtcd(ctx, filepath.Join(r.cfg.Work, "bin")); err != nil {
+			return err
+		}
+	}
+	r.etcdBin = bin
+	v, err := checkEtcdVersion(ctx, bin, r.tree)
+	if err != nil {
+		r.etcdProblem = err.Error()
+		return nil
+	}
+	r.logf("etcd %s (the tree's go.etcd.io/etcd/server/v3) for the integration tests", v)
+	return nil
 }
 
 func (r *runner) written(res *Result) error {

@@ -63,6 +63,8 @@ type Step struct {
 	// Aspects compares each aspect of the surface, --help included, with
 	// the previous prefix and the baseline.
 	Aspects []AspectCheck `json:"aspects,omitempty"`
+	// Integration is k/k's integration tests run in the prefix tree.
+	Integration []IntegrationRun `json:"integration,omitempty"`
 	// Static is gofmt, license headers and import-boss on what the series
 	// touched so far.
 	Static *StaticResult `json:"static,omitempty"`
@@ -135,6 +137,15 @@ func (s *Step) Summary() string {
 	if s.Scenario != nil {
 		parts = append(parts, fmt.Sprintf("scenario %d/%d", s.Scenario.Passed, s.Scenario.Total))
 	}
+	if n := len(s.Integration); n > 0 {
+		passed := 0
+		for _, run := range s.Integration {
+			if len(run.Blamed()) == 0 {
+				passed++
+			}
+		}
+		parts = append(parts, fmt.Sprintf("integration %d/%d", passed, n))
+	}
 	if len(s.Problems) > 0 {
 		parts = append(parts, fmt.Sprintf("%d problems", len(s.Problems)))
 	}
@@ -154,8 +165,11 @@ func (r *runner) problem(s *Step, format string, args ...any) {
 	r.logf("problem: %s", msg)
 }
 
-// evaluate fills a step whose patches applied.
-func (r *runner) evaluate(ctx context.Context, s *Step) {
+// evaluate fills a step whose patches applied; tip is the last step.
+func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
+	if s.Index == 0 && r.etcdProblem != "" {
+		r.problem(s, "integration tests: %s", r.etcdProblem)
+	}
 	bin := filepath.Join(r.cfg.Work, "bin", fmt.Sprint(s.Index))
 	r.logf("building kube-apiserver and the generic sample (stripped, -trimpath)")
 	start := time.Now()
@@ -187,8 +201,11 @@ func (r *runner) evaluate(ctx context.Context, s *Step) {
 	}
 	r.judgeSurface(s)
 	if s.Index == 0 {
+		// Set before the integration tests: the baseline's failures are
+		// its own, reported but not blamed.
 		r.base = s
 	}
+	r.phase(s, "integration", func() { r.integration(ctx, s, tip) })
 	if s.Index > 0 && r.prev != nil && r.prev.Index > 0 {
 		// Keep the baseline's binaries and the current ones only.
 		os.RemoveAll(filepath.Join(r.cfg.Work, "bin", fmt.Sprint(r.prev.Index)))
