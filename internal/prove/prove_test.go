@@ -75,3 +75,30 @@ func TestMarkdownMarksFailures(t *testing.T) {
 	res.NotReached = nil
 	assert.True(t, res.Green())
 }
+
+func TestMarkdownShowsSurfaceIntegrationAndStaticChecks(t *testing.T) {
+	noChange := Declaration{Kind: DeclaredNoChange}
+	res := &Result{Pin: "v1.37.2", Steps: []*Step{
+		{Index: 0, Subject: "baseline v1.37.2", Applies: true, Builds: true, Tests: TestResult{Passed: true},
+			Surface:     Surface{AspectValidating: {"A", "B"}},
+			Integration: []IntegrationRun{{Suite: "startup + storage paths", Passed: false, Seconds: 50, Failed: []string{"p.TestFlaky"}, FailsOnBaseline: []string{"p.TestFlaky"}}},
+			Static:      &StaticResult{ImportBoss: &ToolCheck{Passed: true, Seconds: 1}}},
+		{Index: 1, Patch: "0001-a.patch", Subject: "a", Applies: true, Builds: true, Tests: TestResult{Passed: true}, Declared: &noChange,
+			Surface: Surface{AspectValidating: {"B", "A"}},
+			Aspects: []AspectCheck{{Aspect: AspectValidating, Diff: "A,B -> B,A"}},
+			Integration: []IntegrationRun{{Suite: "startup + storage paths", Seconds: 47, Failed: []string{"p.TestFlaky", "p.TestNew"}, FailsOnBaseline: []string{"p.TestFlaky"},
+				Output: "--- FAIL: TestNew"}},
+			Static:   &StaticResult{GoFiles: 2, Gofmt: []string{"pkg/a/a.go"}, ImportBoss: &ToolCheck{Passed: true, Seconds: 1}},
+			Problems: []string{"patch 0001-a.patch: undeclared kube-apiserver change: validating admission order: A,B -> B,A"}},
+	}}
+	var b strings.Builder
+	require.NoError(t, WriteMarkdown(&b, res))
+	md := b.String()
+	assert.Contains(t, md, "| # | declared | flags (--help) |")
+	assert.Contains(t, md, "| 1 | no change |  |  |  |  |  |  | 2 Δ ✗ |  |")
+	assert.Contains(t, md, "| 0 | ✓ 50s (1 fail on baseline) | 0 | ✓ | ✓ | ✓ 1s |")
+	assert.Contains(t, md, "| 1 | ✗ 1 failed, 47s (1 fail on baseline) | 2 | ✗ 1 | ✓ | ✓ 1s |")
+	assert.Contains(t, md, "- 1: patch 0001-a.patch: undeclared kube-apiserver change: validating admission order: A,B -&gt; B,A")
+	assert.Contains(t, md, "Failed: p.TestNew")
+	assert.Contains(t, md, "Not gofmt-clean: pkg/a/a.go")
+}

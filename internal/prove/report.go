@@ -72,11 +72,18 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		fmt.Fprintf(&b, "| – | %s | not reached | | | | | | | | | | | | |\n", mdEscape(n))
 	}
 
+	writeSurfaceTable(&b, res)
+	writeChecksTable(&b, res)
+	writeProblems(&b, res)
+
 	b.WriteString("\n## Details\n")
 	for _, s := range res.Steps {
 		fmt.Fprintf(&b, "\n### %d. %s\n\n", s.Index, mdEscape(s.Subject))
 		if s.Patch != "" {
 			fmt.Fprintf(&b, "`patches/%s`\n\n", s.Patch)
+		}
+		if s.Declared != nil {
+			fmt.Fprintf(&b, "Declares for kube-apiserver: %s.\n\n", mdEscape(s.Declared.String()))
 		}
 		if s.ApplyError != "" {
 			fmt.Fprintf(&b, "Does not apply:\n\n```\n%s\n```\n", s.ApplyError)
@@ -104,6 +111,10 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		if s.ServedDiff != "" {
 			fmt.Fprintf(&b, "kube-apiserver serves other resources than the baseline:\n\n```diff\n%s\n```\n\n", s.ServedDiff)
 		}
+		writePhases(&b, s)
+		writeAspectDetails(&b, s)
+		writeIntegrationDetails(&b, s)
+		writeStaticDetails(&b, s)
 		if s.Scenario != nil {
 			fmt.Fprintf(&b, "Scenario on the %s: %d of %d steps pass.\n\n| step | status | detail |\n|---|---|---|\n", s.Scenario.Server, s.Scenario.Passed, s.Scenario.Total)
 			for _, x := range s.Scenario.Results {
