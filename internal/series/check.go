@@ -157,7 +157,12 @@ func boilerplateRE(text string) *regexp.Regexp {
 		return nil
 	}
 	quoted := regexp.QuoteMeta(text)
-	return regexp.MustCompile(`^` + strings.ReplaceAll(quoted, "YEAR", `\d{4}`))
+	if strings.Contains(text, "YEAR") {
+		return regexp.MustCompile(`^` + strings.ReplaceAll(quoted, "YEAR", `\d{4}`))
+	}
+	// Since 2026 the header has no year, but hack/boilerplate/boilerplate.py
+	// still accepts the years 2014-2025 of the files that carry one.
+	return regexp.MustCompile(`^` + strings.Replace(quoted, "Copyright ", `Copyright (?:20(?:1[4-9]|2[0-5]) )?`, 1))
 }
 
 // hasBoilerplate reports whether content starts with the license header,
