@@ -13,19 +13,26 @@ import (
 	"github.com/generic-controlplane/gcp/internal/gitx"
 )
 
-func TestTouchedPackages(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
+// newTestRepo makes a scratch git repository: its directory, a function
+// that writes a file in it and one that runs git in it.
+func newTestRepo(t *testing.T) (dir string, write func(rel, content string), run func(args ...string)) {
+	dir = t.TempDir()
 	repo := gitx.Repo{Dir: dir, Env: []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t"}}
-	write := func(rel, content string) {
+	write = func(rel, content string) {
 		p := filepath.Join(dir, rel)
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	}
-	run := func(args ...string) {
-		_, err := repo.Run(ctx, args...)
+	run = func(args ...string) {
+		_, err := repo.Run(context.Background(), args...)
 		require.NoError(t, err)
 	}
+	return dir, write, run
+}
+
+func TestTouchedPackages(t *testing.T) {
+	ctx := context.Background()
+	dir, write, run := newTestRepo(t)
 	write("pkg/a/a.go", "package a\n")
 	write("pkg/gone/gone.go", "package gone\n")
 	write("staging/src/k8s.io/apiserver/pkg/x/x.go", "package x\n")

@@ -9,23 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/generic-controlplane/gcp/internal/gitx"
 	"github.com/generic-controlplane/gcp/internal/series"
 )
 
 func TestLintFilesJudgesWhatTheSeriesTouched(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	repo := gitx.Repo{Dir: dir, Env: []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t"}}
-	write := func(rel, content string) {
-		p := filepath.Join(dir, rel)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
-	run := func(args ...string) {
-		_, err := repo.Run(ctx, args...)
-		require.NoError(t, err)
-	}
+	dir, write, run := newTestRepo(t)
 	const header = "/*\nCopyright YEAR The Kubernetes Authors.\n*/\n"
 	licensed := "/*\nCopyright 2026 The Kubernetes Authors.\n*/\n\npackage a\n"
 	write(series.BoilerplatePath, header)
