@@ -66,7 +66,8 @@ func TestRebaseAcrossReleases(t *testing.T) {
 	_, err = (gitx.Repo{Dir: work}).Run(ctx, "clone", "--quiet", "--no-checkout", tree, clone)
 	require.NoError(t, err)
 	dev := &Series{Dir: filepath.Join(work, "patches"), Tree: clone, Base: p.Tag()}
-	_, err = dev.repo().Run(ctx, "checkout", "--quiet", "-b", Branch, p.Tag())
+	// -B: the clone already has a series branch when the tree is on one
+	_, err = dev.repo().Run(ctx, "checkout", "--quiet", "-B", Branch, p.Tag())
 	require.NoError(t, err)
 	edit := func(file, old, new string) {
 		t.Helper()
