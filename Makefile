@@ -49,7 +49,7 @@ build: apply ## Build kube-apiserver and the generic sample from the patched tre
 	@ls -l $(BIN)/kube-apiserver $(BIN)/generic-sample
 
 .PHONY: prove
-prove: tree ## Main job: prove every prefix of the series; writes analysis/reports/prove.md and prove.json
+prove: tree ## Main job: prove every prefix of the series; writes reports/prove.md and prove.json
 	@mkdir -p $(BIN)
 	go build -o $(BIN)/prove ./cmd/prove
 	$(BIN)/prove --tree $(KK_TREE) --work $(OUTPUT)/prove $(PROVE_FLAGS)
@@ -58,15 +58,15 @@ SERIES_LEN = $(words $(shell grep -v '^\#' patches/series))
 BENCH_SERIES = $(OUTPUT)/bench-series
 
 .PHONY: bench-series
-bench-series: ## kube-apiserver with the whole series vs v1.37.2 (binaries from make prove), median of BENCH_RUNS -> analysis/reports/bench-series.{md,json}
+bench-series: ## kube-apiserver with the whole series vs v1.37.2 (binaries from make prove), median of BENCH_RUNS -> reports/bench-series.{md,json}
 	@test -x $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube-apiserver || { echo "no kube-apiserver for all $(SERIES_LEN) patches under $(OUTPUT)/prove/bin: run make prove first"; exit 1; }
 	@mkdir -p $(BENCH_SERIES)
 	cp $(OUTPUT)/prove/bin/0/kube-apiserver $(BENCH_SERIES)/kube-apiserver-base
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube-apiserver $(BENCH_SERIES)/kube-apiserver-series
-	go build -o $(BENCH_SERIES)/bench-etcd ./bench/etcd
-	go build -o $(BENCH_SERIES)/bench-tool ./bench
+	go build -o $(BENCH_SERIES)/bench-etcd ./cmd/etcd
+	go build -o $(BENCH_SERIES)/bench-tool ./cmd/bench
 	$(BENCH_SERIES)/bench-tool -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series \
-		-runs $(or $(BENCH_RUNS),5) -work $(BENCH_SERIES)/work -md analysis/reports/bench-series.md -json analysis/reports/bench-series.json
+		-runs $(or $(BENCH_RUNS),5) -work $(BENCH_SERIES)/work -md reports/bench-series.md -json reports/bench-series.json
 
 .PHONY: test-unit
 test-unit: tree ## Unit tests of the series tooling (synthetic trees and the pinned tree)

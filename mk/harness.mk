@@ -1,11 +1,11 @@
 # Minimal server harness (issue 4): library in server/, binaries in cmd/,
-# real-client scenario in scenario/, benchmarks in bench/.
+# real-client scenario in scenario/, benchmarks in cmd/bench.
 
 BIN     ?= $(CURDIR)/_output/bin
 KK_TREE ?= $(CURDIR)/_output/kk
 OUTPUT  ?= $(CURDIR)/_output
 # HARNESS_TREE=1 builds the harness against $(KK_TREE) through a generated
-# modfile (scenario/treemod) instead of the pinned modules in go.mod.
+# modfile (cmd/treemod) instead of the pinned modules in go.mod.
 HARNESS_TREE ?=
 # Extra build tags: gcp_patched for a tree with the patch series applied
 # (see server/compat_*.go), e.g.
@@ -21,7 +21,7 @@ HARNESS_ENV = MINIMAL_APISERVER_BIN=$(BIN)/minimal-apiserver EXAMPLE_FULL_BIN=$(
 
 .PHONY: harness-treemod
 harness-treemod: ## Write _output/tree.mod pointing k8s.io/kubernetes and staging modules at $(KK_TREE)
-	go run ./scenario/treemod -tree $(KK_TREE) -out $(OUTPUT)/tree.mod
+	go run ./cmd/treemod -tree $(KK_TREE) -out $(OUTPUT)/tree.mod
 
 .PHONY: harness
 harness: $(if $(HARNESS_TREE),harness-treemod) ## Build minimal-apiserver, the examples and kubectl into $(BIN) (HARNESS_TREE=1: against $(KK_TREE))
@@ -35,15 +35,15 @@ harness: $(if $(HARNESS_TREE),harness-treemod) ## Build minimal-apiserver, the e
 test-harness: harness ## Test server/ and run the scenario (client-go + kubectl) on embedded etcd and kine/SQLite; bad input; kill -9 durability
 	@rm -rf $(OUTPUT)/scenario
 	$(HARNESS_ENV) $(HARNESS_TEST) -count=1 -timeout 30m ./server/... ./scenario/...
-	go run ./scenario/report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl \
+	go run ./cmd/scenario-report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl \
 		-md $(OUTPUT)/scenario/scenario.md -json $(OUTPUT)/scenario/scenario.json
 	@cat $(OUTPUT)/scenario/scenario.md | head -20
 
 .PHONY: scenario-report
-scenario-report: harness bench-upstream ## Scenario on our servers, kube-apiserver and the upstream sample (+ SCENARIO_TARGETS="name=kubeconfig ...") -> analysis/reports/scenario.{md,json}
+scenario-report: harness bench-upstream ## Scenario on our servers, kube-apiserver and the upstream sample (+ SCENARIO_TARGETS="name=kubeconfig ...") -> reports/scenario.{md,json}
 	@rm -rf $(OUTPUT)/scenario
 	$(HARNESS_ENV) $(HARNESS_TEST) -count=1 -timeout 30m -run 'TestScenario' ./scenario/
-	go run ./scenario/report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl -upstream-bin $(BENCH_BIN) \
+	go run ./cmd/scenario-report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl -upstream-bin $(BENCH_BIN) \
 		-work $(OUTPUT)/scenario-upstream $(foreach t,$(SCENARIO_TARGETS),-target $(t))
 
 BENCH_BIN ?= $(BIN)/bench
@@ -51,15 +51,15 @@ BENCH_BIN ?= $(BIN)/bench
 .PHONY: bench-upstream
 bench-upstream: $(if $(HARNESS_TREE),harness-treemod) ## Build kube-apiserver, the upstream generic sample and etcd (v3.7.0 wrapper) into $(BENCH_BIN)
 	@mkdir -p $(BENCH_BIN)
-	go build -o $(BENCH_BIN)/bench-etcd ./bench/etcd
+	go build -o $(BENCH_BIN)/bench-etcd ./cmd/etcd
 	$(HARNESS_BUILD) -o $(BENCH_BIN)/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 	$(HARNESS_BUILD) -o $(BENCH_BIN)/sample-generic-apiserver k8s.io/kubernetes/pkg/controlplane/apiserver/samples/generic
 
 .PHONY: bench
-bench: harness bench-upstream ## Side by side: start-to-/readyz, RSS, stripped size, create throughput (median of BENCH_RUNS) -> analysis/reports/bench.{md,json}
-	go build -o $(BENCH_BIN)/bench ./bench
+bench: harness bench-upstream ## Side by side: start-to-/readyz, RSS, stripped size, create throughput (median of BENCH_RUNS) -> reports/bench.{md,json}
+	go build -o $(BENCH_BIN)/bench ./cmd/bench
 	$(BENCH_BIN)/bench -bin $(BIN) -upstream-bin $(BENCH_BIN) -runs $(BENCH_RUNS) -work $(OUTPUT)/bench-work \
-		-md analysis/reports/bench.md -json analysis/reports/bench.json
+		-md reports/bench.md -json reports/bench.json
 
 .PHONY: count-lines
 count-lines: ## Non-blank, non-comment lines of the example servers

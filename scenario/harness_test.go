@@ -41,7 +41,7 @@ func kubectlBin(t *testing.T) string {
 	return binary(t, "KUBECTL", "kubectl", "k8s.io/kubernetes/cmd/kubectl")
 }
 
-// saveResults writes results for scenario/report (SCENARIO_OUT, default _output/scenario).
+// saveResults writes results for cmd/scenario-report (SCENARIO_OUT, default _output/scenario).
 func saveResults(t *testing.T, name string, res []Result) {
 	dir := os.Getenv("SCENARIO_OUT")
 	if dir == "" {

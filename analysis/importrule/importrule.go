@@ -9,7 +9,7 @@
 //
 // Usage:
 //
-//	go vet -vettool=$(pwd)/_output/bin/depgraph-vet -importrule.rules=analysis/rules/gcp-imports.yaml ./...
+//	go vet -vettool=$(pwd)/_output/bin/importrule -importrule.rules=analysis/rules/gcp-imports.yaml ./...
 package importrule
 
 import (

@@ -1,6 +1,6 @@
 // Command prove applies the patch series one prefix at a time to a scratch
 // copy of the pinned tree and writes the per-patch evidence to
-// analysis/reports/prove.md and prove.json. It exits non-zero unless every
+// reports/prove.md and prove.json. It exits non-zero unless every
 // patch is green.
 package main
 
@@ -23,7 +23,7 @@ func main() {
 	flag.StringVar(&cfg.Patches, "patches", "patches", "patches folder (BASE, series, patch files)")
 	flag.StringVar(&cfg.Source, "tree", envOr("KK_TREE", "_output/kk"), "pinned k/k tree to copy (env KK_TREE); it is not modified")
 	flag.StringVar(&cfg.Work, "work", "_output/prove", "scratch folder for the prefix tree, binaries and server data")
-	flag.StringVar(&reports, "reports", "analysis/reports", "where prove.md and prove.json are written")
+	flag.StringVar(&reports, "reports", "reports", "where prove.md and prove.json are written")
 	flag.BoolVar(&cfg.Runtime, "runtime", true, "start the built servers on an embedded etcd and measure them")
 	flag.BoolVar(&cfg.Scenario, "scenario", true, "run the harness scenario against the generic sample at each prefix (needs --runtime)")
 	flag.IntVar(&cfg.Upto, "upto", 0, "prove only the first N patches (0: all)")

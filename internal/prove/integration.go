@@ -158,7 +158,7 @@ func contains(list []string, s string) bool {
 // from the go.etcd.io/etcd/server/v3 version this repository pins, which is
 // etcd itself (etcd's own main.go only calls etcdmain.Main) and is checked
 // against the tree's version before use.
-const EtcdPackage = "github.com/generic-controlplane/gcp/bench/etcd"
+const EtcdPackage = "github.com/generic-controlplane/gcp/cmd/etcd"
 
 // BuildEtcd builds EtcdPackage into dir/etcd, where k/k's integration
 // framework finds it on PATH; run it from this repository's module.

@@ -1,7 +1,7 @@
-// Command depgraph-vet is a go vet tool that runs the importrule analyzer:
+// Command importrule is a go vet tool that runs the importrule analyzer:
 //
-//	go build -o _output/bin/depgraph-vet ./cmd/depgraph-vet
-//	go vet -vettool=$(pwd)/_output/bin/depgraph-vet -importrule.rules=analysis/rules/gcp-imports.yaml ./...
+//	go build -o _output/bin/importrule ./cmd/importrule
+//	go vet -vettool=$(pwd)/_output/bin/importrule -importrule.rules=analysis/rules/gcp-imports.yaml ./...
 //
 // It speaks the go vet tool protocol (unitchecker), so it cannot be run on
 // packages directly; use go vet.

@@ -2,7 +2,7 @@
 // go.sum as tree.sum) that builds this module against a local k/k tree:
 // k8s.io/kubernetes => <tree> and every k8s.io/<staging> => <tree>/staging/src/k8s.io/<name>.
 //
-//	go run ./scenario/treemod -tree _output/kk
+//	go run ./cmd/treemod -tree _output/kk
 //	GOFLAGS=-mod=mod go build -modfile=_output/tree.mod ./cmd/minimal-apiserver
 package main
 
