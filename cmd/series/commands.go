@@ -24,13 +24,13 @@ func newApplyCommand(g *globals) *cobra.Command {
 git am, no fuzz. On failure, name the patch, file and hunk, abort that git am
 and leave the tree at the last patch that applied. The previous branch tip is
 kept as refs/series/previous.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n := 0
 			if len(args) == 1 {
 				var err error
 				if n, err = strconv.Atoi(args[0]); err != nil || n < 0 {
-					return fmt.Errorf("N must be a non-negative number of patches, got %q", args[0])
+					return &usageError{fmt.Errorf("N must be a non-negative number of patches, got %q", args[0]), cmd.CommandPath()}
 				}
 			}
 			s, err := g.series(cmd.Context())
@@ -40,7 +40,7 @@ kept as refs/series/previous.`,
 			applied, err := s.Apply(cmd.Context(), series.ApplyOptions{N: n, Force: force})
 			var f *series.Failure
 			if errors.As(err, &f) {
-				return fmt.Errorf("%w\nthe tree %s is left at patch %d of the series; fix %s (or the tree) and run apply again", err, g.tree, applied, f.Patch)
+				return finding(fmt.Errorf("%w\nthe tree %s is left at patch %d of the series; fix %s (or the tree) and run apply again", err, g.tree, applied, f.Patch))
 			}
 			return err
 		},
@@ -56,7 +56,7 @@ func newCheckCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check",
 		Short: "Check the series: applies in order without fuzz, UPSTREAM subjects, license headers, gofmt",
-		Args:  cobra.NoArgs,
+		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := g.series(cmd.Context())
 			if err != nil {
@@ -68,13 +68,13 @@ func newCheckCommand(g *globals) *cobra.Command {
 			}
 			names, _ := s.Patches()
 			if len(problems) == 0 {
-				fmt.Fprintf(os.Stderr, "[series] check: %d patches OK on %s\n", len(names), s.Base)
+				fmt.Fprintf(g.stderr, "[series] check: %d patches OK on %s\n", len(names), s.Base)
 				return nil
 			}
 			for _, p := range problems {
-				fmt.Fprintln(os.Stderr, "- "+p.String())
+				fmt.Fprintln(g.stderr, "- "+p.String())
 			}
-			return fmt.Errorf("check: %d problems in %d patches", len(problems), len(names))
+			return finding(fmt.Errorf("check: %d problems in %d patches", len(problems), len(names)))
 		},
 	}
 }
@@ -83,7 +83,7 @@ func newRefreshCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "refresh",
 		Short: "Regenerate patches/ from the commits on the tree's series branch (byte-stable)",
-		Args:  cobra.NoArgs,
+		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := g.series(cmd.Context())
 			if err != nil {
@@ -94,10 +94,10 @@ func newRefreshCommand(g *globals) *cobra.Command {
 				return err
 			}
 			for _, n := range res.Written {
-				fmt.Fprintln(os.Stderr, "  wrote   "+filepath.Join(g.patches, n))
+				fmt.Fprintln(g.stderr, "  wrote   "+filepath.Join(g.patches, n))
 			}
 			for _, n := range res.Removed {
-				fmt.Fprintln(os.Stderr, "  removed "+filepath.Join(g.patches, n))
+				fmt.Fprintln(g.stderr, "  removed "+filepath.Join(g.patches, n))
 			}
 			return nil
 		},
@@ -115,17 +115,20 @@ place), empty (already upstream; dropped) or failed. patches/ is not touched:
 resolve in the new tree, then run
   series --tree <new tree> refresh
 and change patches/BASE to PIN.`,
-		Args: cobra.ExactArgs(1),
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target, err := pin.Parse(args[0])
 			if err != nil {
+				return &usageError{err, cmd.CommandPath()}
+			}
+			if err := series.Locate(g.patches, g.tree, false); err != nil {
 				return err
 			}
 			dest := filepath.Join(g.output, "kk-"+target.Kubernetes)
-			if _, err := kktree.Materialize(cmd.Context(), kktree.Options{Pin: target, Dest: dest, Log: os.Stderr}); err != nil {
+			if _, err := kktree.Materialize(cmd.Context(), kktree.Options{Pin: target, Dest: dest, Log: g.stderr}); err != nil {
 				return err
 			}
-			s := &series.Series{Dir: g.patches, Tree: dest, Base: target.Tag(), Log: os.Stderr}
+			s := &series.Series{Dir: g.patches, Tree: dest, Base: target.Tag(), Log: g.stderr}
 			from := ""
 			if _, err := os.Stat(filepath.Join(g.tree, ".git")); err == nil {
 				from = g.tree
@@ -134,7 +137,7 @@ and change patches/BASE to PIN.`,
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PATCH\tRESULT\tFILES")
 			failed := 0
 			for _, st := range steps {
@@ -144,9 +147,9 @@ and change patches/BASE to PIN.`,
 				}
 			}
 			tw.Flush()
-			fmt.Fprintf(os.Stderr, "[series] replayed on %s in %s (branch %s)\n", target.Kubernetes, dest, series.Branch)
+			fmt.Fprintf(g.stderr, "[series] replayed on %s in %s (branch %s)\n", target.Kubernetes, dest, series.Branch)
 			if failed > 0 {
-				return fmt.Errorf("%d of %d patches need work in %s", failed, len(steps), dest)
+				return finding(fmt.Errorf("%d of %d patches need work in %s", failed, len(steps), dest))
 			}
 			return nil
 		},
@@ -158,7 +161,7 @@ func newNewCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "new TITLE",
 		Short: `Start a carry commit "UPSTREAM: <carry>: TITLE" on the series branch (staged changes or empty)`,
-		Args:  cobra.ExactArgs(1),
+		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := g.series(cmd.Context())
 			if err != nil {
@@ -168,7 +171,7 @@ func newNewCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(os.Stderr, "[series] committed: "+subject)
+			fmt.Fprintln(g.stderr, "[series] committed: "+subject)
 			return nil
 		},
 	}

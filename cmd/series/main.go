@@ -1,10 +1,22 @@
 // Command series materializes the pinned Kubernetes tree and carries the
-// ordered patch series in patches/ on it: apply, check, refresh, rebase, new.
+// ordered patch series in patches/ on it: tree, apply, check, refresh,
+// rebase, new, goenv.
+//
+// It finds patches/ and the tree (_output/kk, or --tree DIR, or KK_TREE)
+// relative to the working directory, so run it from the repository root or
+// pass --patches DIR and --tree DIR.
+//
+// Exit codes, as for every command of this repository: 0 ok; 1 a finding
+// (check found problems, a patch does not apply, rebase left patches that
+// need work); 2 the question could not be answered (bad flags or
+// arguments, no patches folder or tree, a failed git or go command).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,30 +30,103 @@ import (
 	"github.com/generic-controlplane/gcp/internal/series"
 )
 
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFinding = 1
+	exitError   = 2
+)
+
 type globals struct {
 	patches string // the patches/ folder: BASE, series, NNNN-*.patch
 	tree    string // the k/k work tree
 	output  string // where materialized trees live
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := newRootCommand().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "series: "+err.Error())
-		os.Exit(1)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// findingError is an answer rather than a failure: the series has a
+// problem (exit 1). The command has printed the details.
+type findingError struct{ err error }
+
+func (e *findingError) Error() string { return e.err.Error() }
+func (e *findingError) Unwrap() error { return e.err }
+
+func finding(err error) error { return &findingError{err} }
+
+// usageError is a mistake on the command line (exit 2); the message names
+// the flag or argument and says how to get the usage.
+type usageError struct {
+	err  error
+	path string // the command, e.g. "series check"
+}
+
+func (e *usageError) Error() string {
+	return fmt.Sprintf("%v\nrun '%s --help' for usage", e.err, e.path)
+}
+func (e *usageError) Unwrap() error { return e.err }
+
+// run executes the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "series: "+err.Error())
+	var f *findingError
+	if errors.As(err, &f) {
+		return exitFinding
+	}
+	return exitError
+}
+
+// args wraps a cobra argument check so that its error is a usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{err, cmd.CommandPath()}
+		}
+		return nil
 	}
 }
 
-func newRootCommand() *cobra.Command {
-	g := &globals{}
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
-		Use:               "series",
-		Short:             "Carry an ordered UPSTREAM patch series on a pinned Kubernetes tree",
+		Use:   "series",
+		Short: "Carry an ordered UPSTREAM patch series on a pinned Kubernetes tree",
+		Long: `Carry an ordered UPSTREAM patch series on a pinned Kubernetes tree.
+
+Run it from the repository root (patches/ and _output/kk are found from the
+working directory), or pass --patches DIR and --tree DIR (or KK_TREE=DIR).
+
+Exit codes: 0 ok; 1 a finding (check found problems, a patch does not apply,
+rebase left patches that need work); 2 bad flags or arguments, no patches
+folder or tree, or a failed git or go command.`,
+		Args:              args(cobra.NoArgs),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(stderr)
+			_ = cmd.Usage()
+			return &usageError{errors.New("a command is required"), cmd.CommandPath()}
+		},
 	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{err, cmd.CommandPath()}
+	})
 	defTree := os.Getenv("KK_TREE")
 	if defTree == "" {
 		defTree = filepath.Join("_output", "kk")
@@ -61,16 +146,21 @@ func newRootCommand() *cobra.Command {
 	return root
 }
 
-func (g *globals) pin() (pin.Pin, error) {
+// pin reads patches/BASE; with needTree, the tree must exist too. When
+// either is missing the error says where it looked and what to pass.
+func (g *globals) pin(needTree bool) (pin.Pin, error) {
+	if err := series.Locate(g.patches, g.tree, needTree); err != nil {
+		return pin.Pin{}, err
+	}
 	return pin.ReadFile(filepath.Join(g.patches, "BASE"))
 }
 
 func (g *globals) series(ctx context.Context) (*series.Series, error) {
-	p, err := g.pin()
+	p, err := g.pin(true)
 	if err != nil {
 		return nil, err
 	}
-	s := &series.Series{Dir: g.patches, Tree: g.tree, Base: p.Tag(), Log: os.Stderr}
+	s := &series.Series{Dir: g.patches, Tree: g.tree, Base: p.Tag(), Log: g.stderr}
 	if err := s.RequireTree(ctx); err != nil {
 		return nil, err
 	}
@@ -84,12 +174,15 @@ func (g *globals) workspace() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := series.Locate(g.patches, g.tree, true); err != nil {
+		return "", err
+	}
 	missing, err := kktree.WriteWorkspace(g.tree, path)
 	if err != nil {
 		return "", err
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(os.Stderr, "[tree] workspace %s leaves out absent modules %v; run go commands in the tree with GOWORK=%s\n", path, missing, path)
+		fmt.Fprintf(g.stderr, "[tree] workspace %s leaves out absent modules %v; run go commands in the tree with GOWORK=%s\n", path, missing, path)
 	}
 	return path, nil
 }
@@ -98,7 +191,7 @@ func newGoEnvCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "goenv",
 		Short: "Print the environment for go commands in the tree (eval \"$(series goenv)\")",
-		Args:  cobra.NoArgs,
+		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := g.workspace()
 			if err != nil {
@@ -106,7 +199,7 @@ func newGoEnvCommand(g *globals) *cobra.Command {
 			}
 			for _, kv := range kktree.GoEnv(path) {
 				k, v, _ := strings.Cut(kv, "=")
-				fmt.Printf("export %s=%q\n", k, v)
+				fmt.Fprintf(g.stdout, "export %s=%q\n", k, v)
 			}
 			return nil
 		},
@@ -123,13 +216,13 @@ module it replaces under staging/src/k8s.io/<name>, as a git repository whose on
 commit is tagged with the release. A tree that already holds the pin is reused.
 A kubernetes/kubernetes checkout given as --tree or KK_TREE is used as it is
 once its release tag is found.`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := g.pin()
+			p, err := g.pin(false)
 			if err != nil {
 				return err
 			}
-			if _, err = kktree.Materialize(cmd.Context(), kktree.Options{Pin: p, Dest: g.tree, Force: force, Log: os.Stderr}); err != nil {
+			if _, err = kktree.Materialize(cmd.Context(), kktree.Options{Pin: p, Dest: g.tree, Force: force, Log: g.stderr}); err != nil {
 				return err
 			}
 			_, err = g.workspace()

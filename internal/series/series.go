@@ -58,14 +58,18 @@ func (s *Series) repo() gitx.Repo {
 // baseline.
 func (s *Series) RequireTree(ctx context.Context) error {
 	r := s.repo()
+	tree := s.Tree
+	if abs, err := filepath.Abs(tree); err == nil {
+		tree = abs // say where it looked, whatever the working directory
+	}
 	if _, err := os.Stat(s.Tree); err != nil {
-		return fmt.Errorf("no k/k tree at %s: run `make tree` (or set KK_TREE to a kubernetes/kubernetes checkout)", s.Tree)
+		return fmt.Errorf("no k/k tree at %s: run `make tree`, or pass --tree DIR or KK_TREE=DIR (a kubernetes/kubernetes checkout)", tree)
 	}
 	if !r.IsRepo(ctx) {
-		return fmt.Errorf("%s is not the top of a git work tree: run `make tree`, or point KK_TREE at a kubernetes/kubernetes checkout", s.Tree)
+		return fmt.Errorf("%s is not the top of a git work tree: run `make tree`, or pass --tree DIR or KK_TREE=DIR (a kubernetes/kubernetes checkout)", tree)
 	}
 	if !r.HasRef(ctx, s.Base) {
-		return fmt.Errorf("%s has no %s: fetch the tag (git -C %s fetch origin tag %s) or run `make tree`", s.Tree, s.Base, s.Tree, s.Base)
+		return fmt.Errorf("%s has no %s: fetch the tag (git -C %s fetch origin tag %s) or run `make tree`", tree, s.Base, tree, s.Base)
 	}
 	return nil
 }
