@@ -9,6 +9,18 @@ import (
 	"strings"
 )
 
+// Where reports go. A run writes into DefaultReportDir, under the
+// repository's untracked _output/, so proving leaves the work tree clean;
+// `make reports` copies the last run's report into CommittedReportDir,
+// which is committed on purpose.
+const (
+	DefaultReportDir   = "_output/reports"
+	CommittedReportDir = "reports"
+)
+
+// ReportFiles are the files WriteFiles writes.
+var ReportFiles = []string{"prove.md", "prove.json"}
+
 // WriteFiles writes prove.md and prove.json into dir, each atomically, so a
 // reader never sees half a report.
 func WriteFiles(dir string, res *Result) error {
