@@ -48,11 +48,28 @@ build: apply ## Build kube-apiserver and the generic sample from the patched tre
 	cd $(KK_TREE) && $(TREE_GO) build -ldflags='-s -w' -o $(BIN)/generic-sample ./pkg/controlplane/apiserver/samples/generic
 	@ls -l $(BIN)/kube-apiserver $(BIN)/generic-sample
 
-.PHONY: prove
-prove: tree ## Main job: prove every prefix of the series; writes reports/prove.md and prove.json
+.PHONY: prove-tool
+prove-tool: ## Build the prove tool into _output/bin
 	@mkdir -p $(BIN)
 	go build -o $(BIN)/prove ./cmd/prove
-	$(BIN)/prove --tree $(KK_TREE) --work $(OUTPUT)/prove $(PROVE_FLAGS)
+
+# prove writes its report here, under the untracked _output/, so that
+# `make prove` and `make test` leave git status clean; `make reports`
+# copies it into the committed reports/.
+PROVE_REPORTS := $(OUTPUT)/reports
+PROVE_COMMITTED := reports/prove.md reports/prove.json
+
+.PHONY: prove
+prove: tree prove-tool ## Main job: prove every prefix of the series; writes _output/reports/prove.{md,json} (make reports commits them)
+	$(BIN)/prove --tree $(KK_TREE) --work $(OUTPUT)/prove --reports $(PROVE_REPORTS) $(PROVE_FLAGS)
+
+.PHONY: reports
+reports: prove-tool ## Copy the last make prove report (_output/reports/prove.*) over the committed reports/prove.*, and say what changed
+	$(BIN)/prove --copy-from $(PROVE_REPORTS) --reports $(CURDIR)/reports
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+		if git diff --quiet -- $(PROVE_COMMITTED); then echo "$(PROVE_COMMITTED): unchanged"; \
+		else git diff --stat -- $(PROVE_COMMITTED); echo "commit them: git commit -m '<why>' -- $(PROVE_COMMITTED)"; fi; \
+	fi
 
 SERIES_LEN = $(words $(shell grep -v '^\#' patches/series))
 BENCH_SERIES = $(OUTPUT)/bench-series
