@@ -60,7 +60,7 @@ PROVE_REPORTS := $(OUTPUT)/reports
 PROVE_COMMITTED := reports/prove.md reports/prove.json
 
 .PHONY: prove
-prove: tree prove-tool ## Main job: prove every prefix of the series; writes _output/reports/prove.{md,json} (make reports commits them)
+prove: tree prove-tool ## Main job: prove every prefix of the series; writes _output/reports/prove.{md,json} (make reports copies them to reports/)
 	$(BIN)/prove --tree $(KK_TREE) --work $(OUTPUT)/prove --reports $(PROVE_REPORTS) $(PROVE_FLAGS)
 
 .PHONY: reports
