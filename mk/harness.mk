@@ -12,10 +12,18 @@ HARNESS_TREE ?=
 #   make test-harness HARNESS_TREE=1 KK_TREE=$(CURDIR)/_output/kk-dev HARNESS_TAGS=gcp_patched BIN=$(CURDIR)/_output/bin/tree
 HARNESS_TAGS ?=
 BENCH_RUNS ?= 5
-HARNESS_MODFLAGS = $(if $(HARNESS_TREE),-modfile=$(OUTPUT)/tree.mod)
-HARNESS_GO = $(if $(HARNESS_TREE),env GOWORK=off GOFLAGS="-mod=mod -trimpath -buildvcs=false" go,go)
-HARNESS_BUILD = $(HARNESS_GO) build $(HARNESS_MODFLAGS) $(if $(HARNESS_TAGS),-tags $(HARNESS_TAGS))
-HARNESS_TEST = $(HARNESS_GO) test $(HARNESS_MODFLAGS) $(if $(HARNESS_TAGS),-tags $(HARNESS_TAGS))
+# The go environment for one module on its own (internal/goenv.ModuleAlone)
+# and the flags that share the build cache with builds in the tree
+# (goenv.BuildFlags). These are the make spellings of the Go definitions;
+# internal/goenv's tests fail when they drift apart.
+GOENV_MODULE_ALONE ?= GOWORK=off GOFLAGS=-mod=mod
+GOENV_BUILD_FLAGS ?= -buildvcs=false -trimpath
+# Against the tree, this repository's module is built alone through the
+# generated modfile that points k8s.io/kubernetes and staging at $(KK_TREE).
+HARNESS_FLAGS = $(if $(HARNESS_TREE),-modfile=$(OUTPUT)/tree.mod $(GOENV_BUILD_FLAGS)) $(if $(HARNESS_TAGS),-tags $(HARNESS_TAGS))
+HARNESS_GO = $(if $(HARNESS_TREE),env $(GOENV_MODULE_ALONE) go,go)
+HARNESS_BUILD = $(HARNESS_GO) build $(HARNESS_FLAGS)
+HARNESS_TEST = $(HARNESS_GO) test $(HARNESS_FLAGS)
 HARNESS_ENV = MINIMAL_APISERVER_BIN=$(BIN)/minimal-apiserver EXAMPLE_FULL_BIN=$(BIN)/example-full \
 	EXAMPLE_CRDONLY_BIN=$(BIN)/example-crdonly KUBECTL=$(BIN)/kubectl SCENARIO_OUT=$(OUTPUT)/scenario
 

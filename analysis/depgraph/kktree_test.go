@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/generic-controlplane/gcp/analysis/golist"
+	"github.com/generic-controlplane/gcp/internal/goenv"
 )
 
 // kkTree returns the materialized Kubernetes tree named by $KK_TREE or, by
@@ -38,7 +39,7 @@ func TestKubeAPIServerMatchesGoList(t *testing.T) {
 	tree := kkTree(t)
 	for _, root := range []string{"./cmd/kube-apiserver", "./pkg/controlplane/apiserver/samples/generic"} {
 		t.Run(strings.TrimPrefix(root, "./"), func(t *testing.T) {
-			env := []string{"GOWORK=off", "GOFLAGS=-mod=mod"}
+			env := goenv.ModuleAlone()
 			modfile, cleanup, err := golist.PrivateModfile(tree, env)
 			require.NoError(t, err)
 			defer cleanup()

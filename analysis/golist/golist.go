@@ -18,6 +18,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/generic-controlplane/gcp/internal/goenv"
 )
 
 // Fields is the restricted -json field set depgraph needs. Asking go list for
@@ -81,8 +83,8 @@ type Config struct {
 
 // DefaultEnv is what a materialized Kubernetes tree needs: its go.work names
 // staging modules that may be absent and its vendor/ directory is empty, so
-// workspace mode and vendoring both have to be off.
-var DefaultEnv = []string{"GOWORK=off", "GOFLAGS=-mod=mod"}
+// workspace mode and vendoring both have to be off (goenv.ModuleAlone).
+var DefaultEnv = goenv.ModuleAlone()
 
 // Error is a go list failure with everything needed to reproduce it.
 type Error struct {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/generic-controlplane/gcp/internal/goenv"
 )
 
 func TestPackageOf(t *testing.T) {
@@ -42,7 +44,7 @@ func TestRead(t *testing.T) {
 	bin := filepath.Join(dir, "sized")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), goenv.ModuleAlone()...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/generic-controlplane/gcp/internal/goenv"
 )
 
 //go:embed testdata/*.txtar
@@ -40,4 +42,4 @@ func Extract(t testing.TB, names ...string) string {
 
 // Env is the go command environment the synthetic trees need: module mode
 // without a workspace, go.mod updates allowed, and no network.
-var Env = []string{"GOWORK=off", "GOFLAGS=-mod=mod", "GOPROXY=off"}
+var Env = goenv.Offline()

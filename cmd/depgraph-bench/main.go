@@ -21,11 +21,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/generic-controlplane/gcp/analysis/golist"
+	"github.com/generic-controlplane/gcp/internal/goenv"
+	"github.com/generic-controlplane/gcp/internal/stats"
 )
 
 const (
@@ -33,8 +34,9 @@ const (
 	genericSample = "./pkg/controlplane/apiserver/samples/generic"
 )
 
-// goEnv is what go list needs inside a materialized Kubernetes tree.
-var goEnv = []string{"GOWORK=off", "GOFLAGS=-mod=mod"}
+// goEnv is what go list needs inside a materialized Kubernetes tree, the
+// environment depgraph itself uses (golist.DefaultEnv).
+var goEnv = goenv.ModuleAlone()
 
 type invocation struct {
 	label string
@@ -89,14 +91,8 @@ func (c *comparison) measure(runs int) error {
 	return nil
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
 func (c *comparison) ratio() float64 {
-	return float64(median(c.subjectT)) / float64(median(c.baseT))
+	return float64(stats.Median(c.subjectT)) / float64(stats.Median(c.baseT))
 }
 
 func main() {
@@ -197,7 +193,7 @@ func render(cs []*comparison, tree, base, head string, runs int) string {
 			result = "OVER TARGET"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | <= %.1f | %s |\n", c.name,
-			median(c.subjectT).Round(time.Millisecond), median(c.baseT).Round(time.Millisecond), c.ratio(), c.target, result)
+			stats.Median(c.subjectT).Round(time.Millisecond), stats.Median(c.baseT).Round(time.Millisecond), c.ratio(), c.target, result)
 	}
 	b.WriteString("\nCommands and all timings:\n\n")
 	for _, c := range cs {

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/generic-controlplane/gcp/internal/goenv"
 )
 
 // module is one `go mod download -json` record.
@@ -35,7 +37,7 @@ func download(ctx context.Context, mods ...string) ([]module, error) {
 	cmd := exec.CommandContext(ctx, "go", append([]string{"mod", "download", "-json"}, mods...)...)
 	// Outside any module, so the project's own go.mod does not get in the way.
 	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), goenv.ModuleAlone()...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()

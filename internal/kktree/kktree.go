@@ -15,14 +15,13 @@ import (
 	"time"
 
 	"github.com/generic-controlplane/gcp/internal/gitx"
+	"github.com/generic-controlplane/gcp/internal/goenv"
 	"github.com/generic-controlplane/gcp/internal/pin"
 )
 
 // GoEnv is the environment for go commands inside a tree whose workspace
-// file WriteWorkspace wrote at workFile.
-func GoEnv(workFile string) []string {
-	return []string{"GOWORK=" + workFile, "GOFLAGS=-buildvcs=false -trimpath"}
-}
+// file WriteWorkspace wrote at workFile (goenv.Workspace).
+func GoEnv(workFile string) []string { return goenv.Workspace(workFile) }
 
 // baselineDate fixes the baseline commit's dates so that its hash is the same
 // on every machine for the same pin.
