@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/generic-controlplane/gcp/internal/gitx"
+	"github.com/generic-controlplane/gcp/internal/kktree/kktreetest"
 	"github.com/generic-controlplane/gcp/internal/pin"
 )
 
@@ -57,13 +58,7 @@ func TestCopyTreeMakesFilesWritableAndKeepsExecBit(t *testing.T) {
 // the layout of a k/k checkout, one baseline commit tagged with the pin, with
 // the same hash on every machine, and a clean work tree.
 func TestMaterializedTree(t *testing.T) {
-	tree := os.Getenv("KK_TREE")
-	if tree == "" {
-		tree = "../../_output/kk"
-	}
-	if _, err := os.Stat(filepath.Join(tree, ".git")); err != nil {
-		t.Skipf("no materialized tree at %s (run `make tree`)", tree)
-	}
+	tree := kktreetest.Dir(t)
 	p, err := pin.ReadFile("../../patches/BASE")
 	require.NoError(t, err)
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/generic-controlplane/gcp/internal/gitx"
 	"github.com/generic-controlplane/gcp/internal/kktree"
+	"github.com/generic-controlplane/gcp/internal/kktree/kktreetest"
 	"github.com/generic-controlplane/gcp/internal/pin"
 )
 
@@ -19,13 +20,7 @@ import (
 // a scratch index without touching the work tree, on the real series and the
 // pinned tree that `make tree` built.
 func TestRealSeriesChecksOnPinnedTree(t *testing.T) {
-	tree := os.Getenv("KK_TREE")
-	if tree == "" {
-		tree = "../../_output/kk"
-	}
-	if _, err := os.Stat(filepath.Join(tree, ".git")); err != nil {
-		t.Skipf("no k/k tree at %s (run `make tree`)", tree)
-	}
+	tree := kktreetest.Dir(t)
 	p, err := pin.ReadFile("../../patches/BASE")
 	require.NoError(t, err)
 	s := &Series{Dir: "../../patches", Tree: tree, Base: p.Tag()}
@@ -44,15 +39,7 @@ func TestRebaseAcrossReleases(t *testing.T) {
 		t.Skip("materializes a second release")
 	}
 	const older = "v1.36.3"
-	tree := os.Getenv("KK_TREE")
-	if tree == "" {
-		tree = "../../_output/kk"
-	}
-	if _, err := os.Stat(filepath.Join(tree, ".git")); err != nil {
-		t.Skipf("no k/k tree at %s (run `make tree`)", tree)
-	}
-	tree, err := filepath.Abs(tree)
-	require.NoError(t, err)
+	tree := kktreetest.Dir(t)
 	p, err := pin.ReadFile("../../patches/BASE")
 	require.NoError(t, err)
 	if p.Kubernetes != "v1.37.2" {
