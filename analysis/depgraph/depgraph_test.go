@@ -52,9 +52,7 @@ func TestLoad(t *testing.T) {
 		"k8s.io/kubernetes/pkg/registry/core/namespace",
 		"k8s.io/kubernetes/pkg/registry/core/pod",
 	}
-	if diff := cmp.Diff(want, paths(g.Packages, notStd)); diff != "" {
-		t.Errorf("packages (-want +got):\n%s", diff)
-	}
+	assert.Empty(t, cmp.Diff(want, paths(g.Packages, notStd)), "packages (-want +got)")
 	require.Len(t, g.Roots, 1)
 	assert.Equal(t, genericRoot, g.Roots[0].Path)
 	assert.Equal(t, rules.Class{Name: "staging/k8s.io/apiserver", Group: "staging"}, g.Package("k8s.io/apiserver/pkg/server").Class)
@@ -196,9 +194,7 @@ func TestWhy(t *testing.T) {
 		{From: "k8s.io/kubernetes/pkg/controlplane", To: "k8s.io/kubernetes/pkg/registry/core/pod", Pos: "pkg/controlplane/controlplane.go:5"},
 		{From: "k8s.io/kubernetes/pkg/registry/core/pod", To: kubeletPkg, Pos: "pkg/registry/core/pod/pod.go:6"},
 	}}}
-	if diff := cmp.Diff(want, chains); diff != "" {
-		t.Errorf("why (-want +got):\n%s", diff)
-	}
+	assert.Empty(t, cmp.Diff(want, chains), "why (-want +got)")
 
 	// Two shortest chains reach the staging server.
 	chains, err = g.Why(root, "k8s.io/apiserver/pkg/server", 5)

@@ -60,6 +60,9 @@ func TestRepoRuleFilesParse(t *testing.T) {
 		rs, err := LoadImportRules(f)
 		require.NoError(t, err, f)
 		assert.NotEmpty(t, rs, f)
+		for _, r := range rs {
+			assert.NotEmpty(t, r.Reason, "%s: rule %q needs a reason: the report and vet print it", f, r.Name)
+		}
 	}
 }
 

@@ -1,6 +1,10 @@
 package series
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
 
 // TestBoilerplateYears mirrors hack/boilerplate/boilerplate.py: a header
 // without YEAR accepts the years 2014-2025 that older files carry, and no
@@ -16,13 +20,9 @@ func TestBoilerplateYears(t *testing.T) {
 		"/*\nCopyright The Authors.\n\nLicensed under the Apache License.\n*/\n\npackage a\n":                 false,
 		"package a\n": false,
 	} {
-		if got := hasBoilerplate(content, re); got != want {
-			t.Errorf("hasBoilerplate(%q) = %v, want %v", content, got, want)
-		}
+		assert.Equal(t, want, hasBoilerplate(content, re), "hasBoilerplate(%q)", content)
 	}
 
 	withYear := boilerplateRE("/*\nCopyright YEAR The Kubernetes Authors.\n*/\n")
-	if !hasBoilerplate("/*\nCopyright 2031 The Kubernetes Authors.\n*/\n", withYear) {
-		t.Error("a header with YEAR must accept any year")
-	}
+	assert.True(t, hasBoilerplate("/*\nCopyright 2031 The Kubernetes Authors.\n*/\n", withYear), "a header with YEAR must accept any year")
 }
