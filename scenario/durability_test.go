@@ -7,10 +7,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/generic-controlplane/gcp/internal/serverproc"
 )
 
 // TestDurabilityKill9 creates ConfigMaps in a loop, SIGKILLs the server in the
@@ -22,14 +25,15 @@ func TestDurabilityKill9(t *testing.T) {
 		t.Run(storage, func(t *testing.T) {
 			dir := t.TempDir()
 			ctx := context.Background()
-			p, err := StartServer(ctx, bin, dir, filepath.Join(dir, "run1.log"), "--storage="+storage)
-			if err != nil {
-				t.Fatal(err)
+			run := func(log string) *serverproc.Server {
+				p, err := serverproc.StartMinimal(ctx, serverproc.Minimal{Binary: bin, DataDir: dir,
+					Log: filepath.Join(dir, log), Args: []string{"--storage=" + storage}})
+				require.NoError(t, err)
+				t.Cleanup(p.Stop)
+				return p
 			}
-			cfg, err := clientcmd.BuildConfigFromFlags("", p.Kubeconfig)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := run("run1.log")
+			cfg := p.RESTConfig()
 			cfg.QPS, cfg.Burst = 500, 1000
 			c := kubernetes.NewForConfigOrDie(cfg)
 			var mu sync.Mutex
@@ -63,31 +67,25 @@ func TestDurabilityKill9(t *testing.T) {
 			select {
 			case <-killed:
 			default:
-				t.Fatalf("create loop stopped before the kill after %d creates; log %s", len(acked), p.Log)
+				require.FailNow(t, "the create loop stopped before the kill", "after %d creates; log %s:\n%s", len(acked), p.Log(), p.LogTail(20))
 			}
 			t.Logf("%d creates acknowledged before/while SIGKILL", len(acked))
-			p2, err := StartServer(ctx, bin, dir, filepath.Join(dir, "run2.log"), "--storage="+storage)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p2.Kill()
-			cfg2, _ := clientcmd.BuildConfigFromFlags("", p2.Kubeconfig)
-			l, err := kubernetes.NewForConfigOrDie(cfg2).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+
+			p2 := run("run2.log")
+			l, err := kubernetes.NewForConfigOrDie(p2.RESTConfig()).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
+			require.NoError(t, err)
 			have := map[string]bool{}
 			for _, cm := range l.Items {
 				have[cm.Name] = true
 			}
-			missing := 0
+			var missing []string
 			for _, n := range acked {
 				if !have[n] {
-					missing++
-					t.Errorf("acknowledged ConfigMap %s missing after restart", n)
+					missing = append(missing, n)
 				}
 			}
-			t.Logf("after restart: %d ConfigMaps listed, %d acknowledged, %d missing", len(l.Items), len(acked), missing)
+			assert.Empty(t, missing, "acknowledged ConfigMaps missing after the restart")
+			t.Logf("after restart: %d ConfigMaps listed, %d acknowledged, %d missing", len(l.Items), len(acked), len(missing))
 		})
 	}
 }

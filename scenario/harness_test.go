@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/generic-controlplane/gcp/internal/serverproc"
 )
 
 // repoRoot is the module root (this package lives in <root>/scenario).
@@ -31,9 +38,8 @@ func binary(t *testing.T, env, name, pkg string) string {
 	}
 	cmd := exec.Command("go", "build", "-o", p, pkg)
 	cmd.Dir = repoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", pkg, err, out)
-	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "building %s:\n%s", pkg, out)
 	return p
 }
 
@@ -48,26 +54,26 @@ func saveResults(t *testing.T, name string, res []Result) {
 		dir = filepath.Join(repoRoot(), "_output", "scenario")
 	}
 	_ = os.MkdirAll(dir, 0o755)
-	b, _ := json.MarshalIndent(map[string]any{"server": name, "results": res}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
-		t.Error(err)
-	}
+	b, err := json.MarshalIndent(map[string]any{"server": name, "results": res}, "", "  ")
+	require.NoError(t, err)
+	assert.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
 	for _, r := range res {
 		t.Logf("%-24s %-4s %s", r.Step, r.Status, r.Reason)
 	}
 }
 
-func start(t *testing.T, bin string, args ...string) *Proc {
+// start runs one of our servers on a fresh data dir until the test ends.
+func start(t *testing.T, bin string, args ...string) *serverproc.Server {
+	return startIn(t, t.TempDir(), bin, args...)
+}
+
+// startIn runs one of our servers on dataDir until the test ends; a start
+// failure quotes the end of the server's log.
+func startIn(t *testing.T, dataDir, bin string, args ...string) *serverproc.Server {
 	t.Helper()
-	dir := t.TempDir()
-	p, err := StartServer(context.Background(), bin, dir, filepath.Join(dir, "server.log"), args...)
-	if err != nil {
-		if b, e := os.ReadFile(filepath.Join(dir, "server.log")); e == nil {
-			t.Logf("server log tail:\n%s", tail(string(b), 40))
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Kill)
+	p, err := serverproc.StartMinimal(context.Background(), serverproc.Minimal{Binary: bin, DataDir: dataDir, Args: args})
+	require.NoError(t, err)
+	t.Cleanup(p.Stop)
 	return p
 }
 
@@ -79,24 +85,21 @@ func tail(s string, n int) string {
 	return strings.Join(l, "\n")
 }
 
+// check compares the status of every step with want and each step's reason
+// with the text reasonContains expects in it.
 func check(t *testing.T, res []Result, want map[string]Status, reasonContains map[string]string) {
 	t.Helper()
+	got := map[string]Status{}
+	var reasons strings.Builder
 	for _, r := range res {
-		w, ok := want[r.Step]
-		if !ok {
-			t.Errorf("unexpected step %s", r.Step)
-			continue
-		}
-		if r.Status != w {
-			t.Errorf("step %s: %s (%s), want %s", r.Step, r.Status, r.Reason, w)
-		}
-		if sub := reasonContains[r.Step]; sub != "" && !strings.Contains(r.Reason, sub) {
-			t.Errorf("step %s: reason %q does not contain %q", r.Step, r.Reason, sub)
+		got[r.Step] = r.Status
+		fmt.Fprintf(&reasons, "  %s %s: %s\n", r.Step, r.Status, r.Reason)
+		if sub := reasonContains[r.Step]; sub != "" {
+			assert.Contains(t, r.Reason, sub, "step %s", r.Step)
 		}
 	}
-	if len(res) != len(want) {
-		t.Errorf("got %d results, want %d", len(res), len(want))
-	}
+	assert.Empty(t, cmp.Diff(want, got), "step statuses (-want +got); the steps said:\n%s", reasons.String())
+	assert.Len(t, res, len(want), "one result per step")
 }
 
 // example-full serves: namespaces, rbac, secrets, configmaps, crds, authorization (+ apiservices).
@@ -117,7 +120,7 @@ var fullReasons = map[string]string{
 	"namespace-deletion": "phase=Terminating finalizers=[kubernetes]",
 }
 
-func fullTarget(t *testing.T, p *Proc, name string) Target {
+func fullTarget(t *testing.T, p *serverproc.Server, name string) Target {
 	return Target{Name: name, Kubeconfig: p.Kubeconfig, Kubectl: kubectlBin(t), ExpectedGroups: fullGroups,
 		AdmissionDenied: "password", MiddlewareHeader: "X-Minimal-Apiserver"}
 }
@@ -125,12 +128,9 @@ func fullTarget(t *testing.T, p *Proc, name string) Target {
 // aggregatedAddr picks a free loopback address for the scenario's aggregated
 // server and returns it with the --service-endpoint flag that routes to it.
 func aggregatedAddr(t *testing.T) (string, string) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	port, err := serverproc.FreePort()
+	require.NoError(t, err)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	return addr, "--service-endpoint=scenario/demo=" + addr
 }
 
@@ -141,18 +141,16 @@ func TestScenarioExampleFullEmbeddedEtcd(t *testing.T) {
 	saveResults(t, "example-full-etcd", res)
 	check(t, res, fullWant, fullReasons)
 	// The middleware's audit line reaches the server log.
-	b, _ := os.ReadFile(p.Log)
-	if !strings.Contains(string(b), "audit: user=admin verb=POST path=/api/v1/namespaces/scenario/configmaps") {
-		t.Errorf("middleware audit line missing from %s", p.Log)
-	}
+	b, err := os.ReadFile(p.Log())
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "audit: user=admin verb=POST path=/api/v1/namespaces/scenario/configmaps", "middleware audit line in %s", p.Log())
 }
 
 func TestScenarioExampleFullKineSQLite(t *testing.T) {
 	bin := binary(t, "EXAMPLE_FULL_BIN", "example-full", "./cmd/examples/full")
-	p := start(t, bin, "--storage=kine")
-	if _, err := os.Stat(filepath.Join(p.DataDir, "kine.db")); err != nil {
-		t.Fatalf("kine SQLite database not created: %v", err)
-	}
+	dataDir := t.TempDir()
+	p := startIn(t, dataDir, bin, "--storage=kine")
+	require.FileExists(t, filepath.Join(dataDir, "kine.db"), "kine SQLite database")
 	res := Run(context.Background(), fullTarget(t, p, "example-full-kine"))
 	saveResults(t, "example-full-kine", res)
 	check(t, res, fullWant, fullReasons)
@@ -192,16 +190,11 @@ func TestScenarioMinimalDefaults(t *testing.T) {
 // runExpectFail runs bin and expects a non-zero exit with msg on stderr.
 func runExpectFail(t *testing.T, bin string, msg []string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.CombinedOutput()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() == 0 {
-		t.Fatalf("%v: want non-zero exit, got %v\n%s", args, err, tail(string(out), 20))
-	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "%v: want a non-zero exit; output:\n%s", args, tail(string(out), 20))
 	for _, m := range msg {
-		if !strings.Contains(string(out), m) {
-			t.Errorf("%v: output does not contain %q:\n%s", args, m, tail(string(out), 20))
-		}
+		assert.Contains(t, string(out), m, "%v", args)
 	}
 }
 
@@ -213,16 +206,12 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("unusable-data-dir", func(t *testing.T) {
 		f := filepath.Join(t.TempDir(), "file")
-		if err := os.WriteFile(f, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(f, nil, 0o600))
 		runExpectFail(t, bin, []string{"error: data dir " + f + "/sub is not usable", "not a directory"}, "--data-dir="+f+"/sub")
 	})
 	t.Run("port-in-use", func(t *testing.T) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		l, err := net.Listen("tcp", "127.0.0.1:0") // held: the port is in use
+		require.NoError(t, err)
 		defer l.Close()
 		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 		runExpectFail(t, bin, []string{"error: cannot listen on 127.0.0.1:" + port, "address already in use"},

@@ -12,19 +12,17 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/generic-controlplane/gcp/scenario"
-	"github.com/generic-controlplane/gcp/server"
+	"github.com/generic-controlplane/gcp/internal/serverproc"
+	"github.com/generic-controlplane/gcp/internal/stats"
+	"github.com/generic-controlplane/gcp/scenario/upstream"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
@@ -72,43 +70,24 @@ type result struct {
 
 type serverSpec struct {
 	name, bin, storage, objects string
-	externalEtcd                bool // upstream server: binary in -upstream-bin, needs bench-etcd
+	// upstream is the scenario/upstream kind of an upstream server (binary
+	// in -upstream-bin, started on bench-etcd); "" for ours (binary in
+	// -bin, embedded etcd).
+	upstream string
 	// optIn servers run only when -only names them: the kube-apiserver
 	// builds `make prove` leaves behind, for the patched-vs-unpatched bench.
 	optIn bool
-	args  func(dir string, port int, etcd string, p server.PKI) []string
 }
 
-func upstreamArgs(dir string, port int, etcdURL string, p server.PKI) []string {
-	return []string{"--etcd-servers=" + etcdURL, "--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
-		"--tls-cert-file=" + p.ServingCert, "--tls-private-key-file=" + p.ServingKey, "--client-ca-file=" + p.CACert,
-		"--service-account-issuer=https://kubernetes.default.svc", "--service-account-key-file=" + p.ServiceAccountKey,
-		"--service-account-signing-key-file=" + p.ServiceAccountKey, "--authorization-mode=RBAC", "--anonymous-auth=false",
-		"--cert-dir=" + filepath.Join(dir, "certs")}
-}
+const separateEtcd = "etcd (separate process)"
 
 var specs = []serverSpec{
-	{name: "kube-apiserver", bin: "kube-apiserver", storage: "etcd (separate process)", objects: "ConfigMaps", externalEtcd: true,
-		args: func(d string, port int, e string, p server.PKI) []string {
-			return append(upstreamArgs(d, port, e, p), "--service-cluster-ip-range=10.0.0.0/24")
-		}},
-	{name: "kube-apiserver v1.37.2 (prove baseline)", bin: "kube-apiserver-base", storage: "etcd (separate process)", objects: "ConfigMaps", externalEtcd: true, optIn: true,
-		args: func(d string, port int, e string, p server.PKI) []string {
-			return append(upstreamArgs(d, port, e, p), "--service-cluster-ip-range=10.0.0.0/24")
-		}},
-	{name: "kube-apiserver with the whole series", bin: "kube-apiserver-series", storage: "etcd (separate process)", objects: "ConfigMaps", externalEtcd: true, optIn: true,
-		args: func(d string, port int, e string, p server.PKI) []string {
-			return append(upstreamArgs(d, port, e, p), "--service-cluster-ip-range=10.0.0.0/24")
-		}},
-	{name: "generic-sample (upstream)", bin: "sample-generic-apiserver", storage: "etcd (separate process)", objects: "ConfigMaps", externalEtcd: true, args: upstreamArgs},
-	{name: "minimal-apiserver (ours)", bin: "minimal-apiserver", storage: "embedded etcd", objects: "ConfigMaps",
-		args: func(d string, port int, _ string, _ server.PKI) []string {
-			return []string{"--data-dir=" + d, "--secure-port=" + strconv.Itoa(port)}
-		}},
-	{name: "crd-only (ours)", bin: "example-crdonly", storage: "embedded etcd", objects: "custom resources",
-		args: func(d string, port int, _ string, _ server.PKI) []string {
-			return []string{"--data-dir=" + d, "--secure-port=" + strconv.Itoa(port)}
-		}},
+	{name: "kube-apiserver", bin: "kube-apiserver", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.KubeAPIServer},
+	{name: "kube-apiserver v1.37.2 (prove baseline)", bin: "kube-apiserver-base", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.KubeAPIServer, optIn: true},
+	{name: "kube-apiserver with the whole series", bin: "kube-apiserver-series", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.KubeAPIServer, optIn: true},
+	{name: "generic-sample (upstream)", bin: "sample-generic-apiserver", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample},
+	{name: "minimal-apiserver (ours)", bin: "minimal-apiserver", storage: "embedded etcd", objects: "ConfigMaps"},
+	{name: "crd-only (ours)", bin: "example-crdonly", storage: "embedded etcd", objects: "custom resources"},
 }
 
 func main() {
@@ -127,7 +106,7 @@ func main() {
 		}
 		r := &result{Server: s.name, Binary: s.bin, Storage: s.storage, Objects: s.objects}
 		bin := filepath.Join(*binDir, s.bin)
-		if s.externalEtcd {
+		if s.upstream != "" {
 			bin = filepath.Join(*upDir, s.bin)
 		}
 		if mib, err := strippedSize(bin); err != nil {
@@ -155,7 +134,7 @@ func main() {
 	}
 	out := make([]result, 0, len(results))
 	for _, r := range results {
-		r.Median = median(r.Runs)
+		r.Median = medianRun(r.Runs)
 		out = append(out, *r)
 	}
 	if err := write(out); err != nil {
@@ -181,108 +160,51 @@ func strippedSize(bin string) (float64, error) {
 	return float64(st.Size()) / (1 << 20), nil
 }
 
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func rssMiB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// mib is p's resident set size in MiB, 0 if it cannot be read.
+func mib(p *serverproc.Process) float64 {
+	b, err := p.RSSBytes()
 	if err != nil {
 		return 0
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			f := strings.Fields(l)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	return float64(b) / (1 << 20)
 }
 
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startProc(bin, log string, args ...string) (*proc, error) {
-	lf, err := os.Create(log)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
-	return p, nil
-}
-
-func (p *proc) stop() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
+// measure starts the server on a fresh data dir, then loads it.
 func measure(s serverSpec, bin, dir string) (run, error) {
 	var r run
 	_ = os.RemoveAll(dir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return r, err
-	}
-	p, err := server.EnsurePKI(filepath.Join(dir, "pki"), []string{"127.0.0.1", "localhost"})
-	if err != nil {
-		return r, err
-	}
-	port := freePort()
-	kc := filepath.Join(dir, "admin.kubeconfig")
-	start := time.Now()
-	var etcd *proc
-	etcdURL := ""
-	if s.externalEtcd {
-		cp, pp := freePort(), freePort()
-		etcdURL = "http://127.0.0.1:" + strconv.Itoa(cp)
-		peer := "http://127.0.0.1:" + strconv.Itoa(pp)
-		etcd, err = startProc(filepath.Join(*upDir, "bench-etcd"), filepath.Join(dir, "etcd.log"),
-			"--data-dir="+filepath.Join(dir, "etcd"), "--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
-			"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer, "--initial-cluster=default="+peer, "--log-level=error")
+	ctx := context.Background()
+	var (
+		api  *serverproc.Server
+		etcd *serverproc.Etcd
+	)
+	if s.upstream != "" {
+		u, err := upstream.Start(ctx, s.upstream, bin, filepath.Join(*upDir, "bench-etcd"), dir)
 		if err != nil {
 			return r, err
 		}
-		defer etcd.stop()
-		if err := server.WriteAdminKubeconfig(kc, "https://127.0.0.1:"+strconv.Itoa(port), p); err != nil {
+		defer u.Stop()
+		api, etcd, r.ReadySeconds = u.API, u.Etcd, u.StartToReady.Seconds()
+	} else {
+		srv, err := serverproc.StartMinimal(ctx, serverproc.Minimal{Binary: bin, DataDir: dir})
+		if err != nil {
 			return r, err
 		}
+		defer srv.Stop()
+		api, r.ReadySeconds = srv, srv.StartToReady.Seconds()
 	}
-	sp, err := startProc(bin, filepath.Join(dir, "server.log"), s.args(dir, port, etcdURL, p)...)
-	if err != nil {
-		return r, err
-	}
-	defer sp.stop()
-	exited := make(chan error, 1)
-	go func() { <-sp.done; exited <- fmt.Errorf("server exited, see %s", filepath.Join(dir, "server.log")) }()
-	if err := scenario.WaitReady(context.Background(), kc, exited); err != nil {
-		return r, err
-	}
-	r.ReadySeconds = time.Since(start).Seconds()
-	r.RSSReadyMiB = rssMiB(sp.cmd.Process.Pid)
+	r.RSSReadyMiB = mib(api.Process)
 	if etcd != nil {
-		r.EtcdRSSReadyMiB = rssMiB(etcd.cmd.Process.Pid)
+		r.EtcdRSSReadyMiB = mib(etcd.Process)
 	}
-	rate, errs, err := load(kc, s.objects == "custom resources")
+	rate, errs, err := load(api.Kubeconfig, s.objects == "custom resources")
 	if err != nil {
 		return r, err
 	}
 	r.CreatesPerSec, r.Errors = rate, errs
-	r.RSSLoadMiB = rssMiB(sp.cmd.Process.Pid)
+	r.RSSLoadMiB = mib(api.Process)
 	if etcd != nil {
-		r.EtcdRSSLoadMiB = rssMiB(etcd.cmd.Process.Pid)
+		r.EtcdRSSLoadMiB = mib(etcd.Process)
 	}
 	return r, nil
 }
@@ -353,20 +275,14 @@ func load(kc string, crs bool) (float64, int64, error) {
 
 func ptr[T any](v T) *T { return &v }
 
-func median(rs []run) run {
-	if len(rs) == 0 {
-		return run{}
-	}
+// medianRun is the median of every figure, each taken on its own.
+func medianRun(rs []run) run {
 	m := func(get func(run) float64) float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
 			v[i] = get(r)
 		}
-		sort.Float64s(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		return stats.Median(v)
 	}
 	return run{
 		ReadySeconds:    m(func(r run) float64 { return r.ReadySeconds }),

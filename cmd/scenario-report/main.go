@@ -70,8 +70,8 @@ func main() {
 	}
 	if *upBin != "" {
 		for _, u := range []struct{ name, kind, bin string }{
-			{"kube-apiserver", "kube-apiserver", "kube-apiserver"},
-			{"generic-sample (upstream)", "generic-sample", "sample-generic-apiserver"},
+			{"kube-apiserver", upstream.KubeAPIServer, "kube-apiserver"},
+			{"generic-sample (upstream)", upstream.GenericSample, "sample-generic-apiserver"},
 		} {
 			dir := filepath.Join(*work, u.bin)
 			_ = os.RemoveAll(dir)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/generic-controlplane/gcp/internal/serverproc"
 )
 
 // Etcd is a running embedded etcd.
@@ -24,26 +26,6 @@ type Etcd struct {
 // Stop shuts etcd down and waits for it.
 func (e *Etcd) Stop() { e.e.Close() }
 
-// FreePorts returns n distinct loopback ports that were free a moment ago.
-func FreePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // Start runs etcd with its data in dir/etcd and its log in dir/etcd.log. A
 // port taken between choosing and binding it is retried with new ports.
 // fsync stays on: a write etcd acknowledged survives kill -9. name is the
@@ -54,7 +36,7 @@ func Start(dir, name string) (*Etcd, error) {
 	}
 	var lastErr error
 	for range 3 {
-		ports, err := FreePorts(2)
+		ports, err := serverproc.FreePorts(2)
 		if err != nil {
 			return nil, err
 		}

@@ -13,10 +13,10 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/client-go/rest"
 
-	"github.com/generic-controlplane/gcp/internal/apiserverproc"
+	"github.com/generic-controlplane/gcp/internal/serverproc"
 )
 
-// etcdPrefix is where apiserverproc's servers keep their keys (its default).
+// etcdPrefix is where serverproc's API servers keep their keys (its default).
 const etcdPrefix = "/registry"
 
 // observeTimeout bounds each request of the observation; the server is
@@ -27,7 +27,7 @@ const observeTimeout = 30 * time.Second
 // discovery does not show: health checks, post-start hooks, the admission
 // chains it logged at start and the etcd storage paths it wrote. It returns
 // what it could measure and one error per part it could not.
-func observeSurface(ctx context.Context, srv *apiserverproc.Server, etcdEndpoint string) (Surface, []error) {
+func observeSurface(ctx context.Context, srv *serverproc.Server, etcdEndpoint string) (Surface, []error) {
 	s := Surface{}
 	var errs []error
 	for aspect, path := range map[string]string{AspectReadyz: "/readyz?verbose", AspectLivez: "/livez?verbose"} {

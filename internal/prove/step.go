@@ -14,9 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/generic-controlplane/gcp/analysis/depgraph"
-	"github.com/generic-controlplane/gcp/internal/apiserverproc"
 	"github.com/generic-controlplane/gcp/internal/etcdrun"
 	"github.com/generic-controlplane/gcp/internal/gitx"
+	"github.com/generic-controlplane/gcp/internal/serverproc"
 	"github.com/generic-controlplane/gcp/scenario"
 )
 
@@ -341,7 +341,7 @@ func touchedPackages(ctx context.Context, tree, base string) ([]string, error) {
 
 // flags compares kube-apiserver's flag set with the baseline's.
 func (r *runner) flags(ctx context.Context, s *Step, binary string) {
-	help, err := apiserverproc.Help(ctx, binary)
+	help, err := serverproc.Help(ctx, binary)
 	if err != nil {
 		r.problem(s, "kube-apiserver --help: %v", err)
 		return
@@ -378,9 +378,9 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 	os.RemoveAll(dir)
 	defer os.RemoveAll(dir)
 	for _, root := range []string{KubeAPIServer, GenericSample} {
-		var after func(*apiserverproc.Server, string)
+		var after func(*serverproc.Server, string)
 		if root == GenericSample && r.cfg.Scenario {
-			after = func(srv *apiserverproc.Server, dir string) { r.runScenario(ctx, s, srv, dir, binaries[Kubectl]) }
+			after = func(srv *serverproc.Server, dir string) { r.runScenario(ctx, s, srv, dir, binaries[Kubectl]) }
 		}
 		rt, surface := r.runOne(ctx, filepath.Join(dir, filepath.Base(binaries[root])), binaries[root], root == KubeAPIServer, after)
 		if root == GenericSample {
@@ -412,7 +412,7 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 // runOne starts binary on a fresh etcd and measures it. With observe (for
 // kube-apiserver) it records the whole surface a reviewer looks at;
 // otherwise only what discovery serves.
-func (r *runner) runOne(ctx context.Context, dir, binary string, observe bool, after func(*apiserverproc.Server, string)) (*Runtime, Surface) {
+func (r *runner) runOne(ctx context.Context, dir, binary string, observe bool, after func(*serverproc.Server, string)) (*Runtime, Surface) {
 	rt := &Runtime{}
 	e, err := etcdrun.Start(dir, "prove")
 	if err != nil {
@@ -421,7 +421,7 @@ func (r *runner) runOne(ctx context.Context, dir, binary string, observe bool, a
 	}
 	defer e.Stop()
 	r.logf("starting %s", filepath.Base(binary))
-	srv, err := apiserverproc.Start(ctx, apiserverproc.Options{Binary: binary, Dir: dir, EtcdEndpoint: e.Endpoint})
+	srv, err := serverproc.StartAPIServer(ctx, serverproc.APIServer{Binary: binary, Dir: dir, EtcdServers: e.Endpoint})
 	if err != nil {
 		rt.Error = err.Error()
 		return rt, nil
@@ -456,12 +456,8 @@ func (r *runner) runOne(ctx context.Context, dir, binary string, observe bool, a
 // runScenario runs the harness scenario against a started server and records
 // which steps passed; a step that passed on the baseline and does not now
 // is a problem.
-func (r *runner) runScenario(ctx context.Context, s *Step, srv *apiserverproc.Server, dir, kubectl string) {
-	kubeconfig := filepath.Join(dir, "admin.kubeconfig")
-	if err := srv.WriteKubeconfig(kubeconfig); err != nil {
-		r.problem(s, "scenario: %v", err)
-		return
-	}
+func (r *runner) runScenario(ctx context.Context, s *Step, srv *serverproc.Server, dir, kubectl string) {
+	kubeconfig := srv.Kubeconfig
 	r.logf("running the scenario against the generic sample (client-go, kubectl)")
 	results := scenario.Run(ctx, scenario.Target{Name: "generic-sample", Kubeconfig: kubeconfig, Kubectl: kubectl})
 	res := &ScenarioResult{Server: "upstream generic sample built from this prefix", Total: len(results), Results: results}
