@@ -83,48 +83,37 @@ func DiffContext(ctx context.Context, base, head *Graph) (Report, error) {
 	delta("edges into "+b.Headline, b.EdgesIntoHeadline, h.EdgesIntoHeadline)
 	delta("packages with init", b.InitPackages, h.InitPackages)
 	delta("init funcs", b.InitFuncs, h.InitFuncs)
-	for _, name := range unionNames(setNames(b.Sets), setNames(h.Sets)) {
-		delta("set "+name, setCount(b.Sets, name), setCount(h.Sets, name))
+	for _, name := range unionNames(names(b.Sets), names(h.Sets)) {
+		delta("set "+name, packagesOf(b.Sets, name), packagesOf(h.Sets, name))
 	}
-	for _, name := range unionNames(countNames(b.Groups), countNames(h.Groups)) {
-		delta("group "+name, count(b.Groups, name), count(h.Groups, name))
+	for _, name := range unionNames(names(b.Groups), names(h.Groups)) {
+		delta("group "+name, packagesOf(b.Groups, name), packagesOf(h.Groups, name))
 	}
-	for _, name := range unionNames(countNames(b.Classes), countNames(h.Classes)) {
-		bv, hv := count(b.Classes, name), count(h.Classes, name)
+	for _, name := range unionNames(names(b.Classes), names(h.Classes)) {
+		bv, hv := packagesOf(b.Classes, name), packagesOf(h.Classes, name)
 		r.Classes = append(r.Classes, Delta{Name: name, Base: bv, Head: hv, Delta: hv - bv})
 	}
 	return r, nil
 }
 
-func countNames(cs []Count) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Name
+// named is a per-name package count of a Stats: a Count or a SetCount.
+type named interface{ nameAndPackages() (string, int) }
+
+func (c Count) nameAndPackages() (string, int)    { return c.Name, c.Packages }
+func (s SetCount) nameAndPackages() (string, int) { return s.Name, s.Packages }
+
+func names[T named](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i], _ = x.nameAndPackages()
 	}
 	return out
 }
 
-func count(cs []Count, name string) int {
-	for _, c := range cs {
-		if c.Name == name {
-			return c.Packages
-		}
-	}
-	return 0
-}
-
-func setNames(ss []SetCount) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = s.Name
-	}
-	return out
-}
-
-func setCount(ss []SetCount, name string) int {
-	for _, s := range ss {
-		if s.Name == name {
-			return s.Packages
+func packagesOf[T named](xs []T, name string) int {
+	for _, x := range xs {
+		if n, p := x.nameAndPackages(); n == name {
+			return p
 		}
 	}
 	return 0
