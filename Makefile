@@ -94,7 +94,7 @@ test-unit: tree ## Unit tests of the series tooling (synthetic trees and the pin
 TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard mk/harness.mk),test-harness)
 
 .PHONY: test
-test: tree check test-unit $(TEST_TARGETS) prove ## Everything CI runs: series check, unit tests, depgraph, harness scenario, then prove every patch (writes only under _output/)
+test: verify tree check test-unit $(TEST_TARGETS) prove ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, then prove every patch (writes only under _output/)
 
 .PHONY: clean
 clean: ## Remove _output (the trees, binaries and reports under it)
