@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
@@ -68,19 +67,14 @@ func toMap(obj runtime.Object, a admission.Attributes) (map[string]any, error) {
 	return runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 }
 
-func registerAdmission(s *options.Options, p AdmissionPlugin) error {
-	if p.Name == "" || p.Admit == nil {
-		return fmt.Errorf("admission plugin needs a Name and an Admit func")
-	}
+// registerAdmission registers and enables p (Options.Validate has checked
+// that it is complete and that its name is free).
+func registerAdmission(s *options.Options, p AdmissionPlugin) {
 	ga := s.Admission.GenericAdmission
-	if slices.Contains(ga.Plugins.Registered(), p.Name) {
-		return fmt.Errorf("admission plugin %q is already registered", p.Name)
-	}
 	fn := p.Admit
 	ga.Plugins.Register(p.Name, func(io.Reader) (admission.Interface, error) {
 		return &funcPlugin{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete, admission.Connect), fn: fn}, nil
 	})
 	ga.RecommendedPluginOrder = append(ga.RecommendedPluginOrder, p.Name)
 	ga.EnablePlugins = append(ga.EnablePlugins, p.Name)
-	return nil
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -9,7 +8,7 @@ import (
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 )
 
-// apiEntry describes what one --apis entry turns on.
+// apiEntry describes what one Options.APIs entry turns on.
 type apiEntry struct {
 	core   []string              // resources of the legacy core group (v1)
 	groups []schema.GroupVersion // whole group versions
@@ -23,9 +22,9 @@ var (
 	gvAPIReg       = schema.GroupVersion{Group: "apiregistration.k8s.io", Version: "v1"}
 )
 
-// catalog maps --apis entries to resources. Groups not listed here that the
+// catalog maps Options.APIs entries to resources. Groups not listed here that the
 // generic control plane could serve (storagemigration, internal.apiserver,
-// beta/alpha versions) stay off unless enabled with --runtime-config.
+// beta/alpha versions) stay off unless enabled with ControlPlane.APIEnablement.RuntimeConfig.
 var catalog = map[string]apiEntry{
 	"namespaces":      {core: []string{"namespaces"}, help: "v1 namespaces"},
 	"configmaps":      {core: []string{"configmaps"}, help: "v1 configmaps"},
@@ -45,7 +44,7 @@ var catalog = map[string]apiEntry{
 	"apiservices":           {groups: []schema.GroupVersion{gvAPIReg}, help: "apiregistration.k8s.io/v1 APIServices (aggregation)"},
 }
 
-// DefaultAPIs is what cmd/minimal-apiserver serves without --apis.
+// DefaultAPIs is what a server serves when Options.APIs is nil.
 var DefaultAPIs = []string{"namespaces", "configmaps", "secrets", "serviceaccounts", "events", "rbac", "leases",
 	"admissionregistration", "authentication", "authorization", "crds", "apiservices"}
 
@@ -56,7 +55,7 @@ var CRDOnly = []string{"crds"}
 // outermost server of the chain and its controllers need APIServices.
 var alwaysOn = []string{"apiservices"}
 
-// ValidAPIs lists the accepted --apis entries, sorted.
+// ValidAPIs lists the accepted Options.APIs entries, sorted.
 func ValidAPIs() []string {
 	var out []string
 	for k := range catalog {
@@ -84,7 +83,7 @@ func parseAPIs(entries []string) (apiSet, error) {
 		set[e] = true
 	}
 	if len(unknown) > 0 {
-		return nil, fmt.Errorf("unknown --apis entr%s %s; valid entries are: %s",
+		return nil, newFieldError("Options.APIs", nil, "unknown {field} entr%s %s; valid entries are: %s",
 			map[bool]string{true: "y", false: "ies"}[len(unknown) == 1], strings.Join(unknown, ","), strings.Join(ValidAPIs(), ","))
 	}
 	for _, e := range alwaysOn {
@@ -93,7 +92,7 @@ func parseAPIs(entries []string) (apiSet, error) {
 	for _, e := range ValidAPIs() {
 		for _, dep := range requires[e] {
 			if set[e] && !set[dep] {
-				return nil, fmt.Errorf("--apis entry %s requires %s (%s); add %s to --apis", e, dep, requiresWhy[e], dep)
+				return nil, newFieldError("Options.APIs", nil, "{field} entry %s requires %s (%s); add %s to {field}", e, dep, requiresWhy[e], dep)
 			}
 		}
 	}
@@ -115,7 +114,7 @@ var requiresWhy = map[string]string{
 func (s apiSet) has(e string) bool { return s[e] }
 
 // ExpectedGroups returns the API groups ("" for the core group) that discovery
-// should list for the given --apis entries.
+// should list for the given Options.APIs entries.
 func ExpectedGroups(entries []string) ([]string, error) {
 	set, err := parseAPIs(entries)
 	if err != nil {

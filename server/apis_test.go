@@ -1,37 +1,29 @@
 package server
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestParseAPIsUnknown(t *testing.T) {
 	_, err := parseAPIs([]string{"configmaps", "pods", "deployments"})
-	if err == nil {
-		t.Fatal("want error for unknown entries")
-	}
-	for _, want := range []string{"unknown --apis entries pods,deployments", "valid entries are: admissionregistration,apiservices,authentication"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not contain %q", err, want)
-		}
-	}
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "unknown Options.APIs entries pods,deployments")
+	assert.ErrorContains(t, err, "valid entries are: admissionregistration,apiservices,authentication")
 }
 
 func TestExpectedGroups(t *testing.T) {
 	got, err := ExpectedGroups(CRDOnly)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"apiextensions.k8s.io", "apiregistration.k8s.io"}, got); diff != "" {
-		t.Errorf("CRDOnly groups (-want +got):\n%s", diff)
-	}
-	got, _ = ExpectedGroups([]string{"configmaps", "leases", "events"})
-	if diff := cmp.Diff([]string{"", "apiregistration.k8s.io", "coordination.k8s.io", "events.k8s.io"}, got); diff != "" {
-		t.Errorf("groups (-want +got):\n%s", diff)
-	}
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]string{"apiextensions.k8s.io", "apiregistration.k8s.io"}, got), "CRDOnly groups (-want +got)")
+
+	got, err = ExpectedGroups([]string{"configmaps", "leases", "events"})
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]string{"", "apiregistration.k8s.io", "coordination.k8s.io", "events.k8s.io"}, got), "groups (-want +got)")
 }
 
 func TestApplyToResourceConfig(t *testing.T) {
@@ -68,33 +60,23 @@ func TestApplyToResourceConfig(t *testing.T) {
 	}}
 	for _, c := range cases {
 		set, err := parseAPIs(c.apis)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		rc := defaultGenericResourceConfig()
 		rt := set.applyTo(rc)
 		for _, gvr := range c.on {
-			if !rc.ResourceEnabled(gvr) {
-				t.Errorf("%v: %v disabled, want enabled", c.apis, gvr)
-			}
+			assert.True(t, rc.ResourceEnabled(gvr), "%v: %v disabled, want enabled", c.apis, gvr)
 		}
 		for _, gvr := range c.off {
-			if rc.ResourceEnabled(gvr) {
-				t.Errorf("%v: %v enabled, want disabled", c.apis, gvr)
-			}
+			assert.False(t, rc.ResourceEnabled(gvr), "%v: %v enabled, want disabled", c.apis, gvr)
 		}
-		if diff := cmp.Diff(c.runtime, rt); diff != "" {
-			t.Errorf("%v runtime config (-want +got):\n%s", c.apis, diff)
-		}
+		assert.Empty(t, cmp.Diff(c.runtime, rt), "%v runtime config (-want +got)", c.apis)
 	}
 }
 
 func TestParseAPIsDependencies(t *testing.T) {
 	_, err := parseAPIs([]string{"rbac", "configmaps"})
-	if err == nil || !strings.Contains(err.Error(), "--apis entry rbac requires namespaces") {
-		t.Errorf("rbac without namespaces: %v", err)
-	}
-	if _, err := parseAPIs([]string{"rbac", "namespaces"}); err != nil {
-		t.Errorf("rbac with namespaces: %v", err)
-	}
+	assert.ErrorContains(t, err, "Options.APIs entry rbac requires namespaces")
+	assert.ErrorContains(t, err, "add namespaces to Options.APIs")
+	_, err = parseAPIs([]string{"rbac", "namespaces"})
+	assert.NoError(t, err)
 }

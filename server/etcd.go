@@ -1,11 +1,36 @@
 package server
 
-import "github.com/generic-controlplane/gcp/internal/etcdrun"
+import (
+	"fmt"
+	"sync"
+
+	"github.com/generic-controlplane/gcp/internal/etcdrun"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
+	"k8s.io/client-go/tools/cache"
+)
 
 // storageBackend is a running in-process storage endpoint.
 type storageBackend struct {
+	// kind names the backend in logs ("embedded etcd", "kine").
+	kind     string
 	endpoint string
 	stop     func()
+}
+
+// startStorage starts the backend o.Storage selects.
+func startStorage(o *Options) (*storageBackend, error) {
+	switch o.Storage.Backend {
+	case StorageEtcd:
+		return startEmbeddedEtcd(o.DataDir)
+	case StorageKine:
+		return startKine(o.Storage.KineDSN)
+	}
+	return nil, fmt.Errorf("unknown storage backend %q", o.Storage.Backend)
 }
 
 // startEmbeddedEtcd runs a single-member etcd in-process on <dataDir>/etcd,
@@ -16,5 +41,64 @@ func startEmbeddedEtcd(dataDir string) (*storageBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &storageBackend{endpoint: e.Endpoint, stop: e.Stop}, nil
+	return &storageBackend{kind: "embedded etcd", endpoint: e.Endpoint, stop: e.Stop}, nil
+}
+
+// storageClients remembers the destroy function of every storage (etcd
+// client, watch cache) the API servers create through their REST options.
+// The servers destroy what they install when they stop, but not every storage
+// they create is installed (REST storage built for a resource that is then not
+// served, for example); such a leftover keeps etcd watch streams open, so
+// closing the in-process etcd waits for them and they log "connection
+// refused" while they redial. destroyAll closes them before storage stops.
+type storageClients struct {
+	mu       sync.Mutex
+	destroys []factory.DestroyFunc
+}
+
+// track wraps getter so that every storage created through it is recorded.
+func (c *storageClients) track(getter generic.RESTOptionsGetter) generic.RESTOptionsGetter {
+	return trackingRESTOptionsGetter{next: getter, clients: c}
+}
+
+func (c *storageClients) add(d factory.DestroyFunc) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.destroys = append(c.destroys, d)
+}
+
+// destroyAll closes every recorded storage. Upstream destroy functions run
+// once, so those the servers already destroyed are not closed twice.
+func (c *storageClients) destroyAll() {
+	c.mu.Lock()
+	destroys := c.destroys
+	c.destroys = nil
+	c.mu.Unlock()
+	for _, d := range destroys {
+		d()
+	}
+}
+
+type trackingRESTOptionsGetter struct {
+	next    generic.RESTOptionsGetter
+	clients *storageClients
+}
+
+func (g trackingRESTOptionsGetter) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
+	opts, err := g.next.GetRESTOptions(resource, example)
+	if err != nil || opts.Decorator == nil {
+		return opts, err
+	}
+	decorate := opts.Decorator
+	opts.Decorator = func(config *storagebackend.ConfigForResource, resourcePrefix string,
+		keyFunc func(obj runtime.Object) (string, error), newFunc, newListFunc func() runtime.Object,
+		getAttrs storage.AttrFunc, triggers storage.IndexerFuncs, indexers *cache.Indexers,
+	) (storage.Interface, factory.DestroyFunc, error) {
+		s, destroy, err := decorate(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrs, triggers, indexers)
+		if destroy != nil {
+			g.clients.add(destroy)
+		}
+		return s, destroy, err
+	}
+	return opts, nil
 }

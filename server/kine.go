@@ -64,5 +64,5 @@ func startKine(dsn string) (*storageBackend, error) {
 	g := grpc.NewServer()
 	kineserver.New(backend, "http", 5*time.Second, "3.6.11").Register(g)
 	go g.Serve(l)
-	return &storageBackend{endpoint: "http://" + l.Addr().String(), stop: func() { g.Stop(); cancel() }}, nil
+	return &storageBackend{kind: "kine", endpoint: "http://" + l.Addr().String(), stop: func() { g.Stop(); cancel() }}, nil
 }

@@ -1,65 +1,59 @@
 package server
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/pem"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func readCert(t *testing.T, f string) *x509.Certificate {
 	t.Helper()
 	b, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	blk, _ := pem.Decode(b)
+	require.NotNil(t, blk, "%s holds no PEM block", f)
 	c, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
 func TestEnsurePKI(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "pki")
 	p, err := ensurePKI(dir, []string{"127.0.0.1", "localhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ca := readCert(t, p.CACert)
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
+
 	serving := readCert(t, p.ServingCert)
-	if _, err := serving.Verify(x509.VerifyOptions{Roots: pool, DNSName: "127.0.0.1"}); err != nil {
-		t.Errorf("serving cert does not verify for 127.0.0.1: %v", err)
-	}
-	if _, err := serving.Verify(x509.VerifyOptions{Roots: pool, DNSName: "example.com"}); err == nil {
-		t.Errorf("serving cert verifies for example.com")
-	}
+	_, err = serving.Verify(x509.VerifyOptions{Roots: pool, DNSName: "127.0.0.1"})
+	assert.NoError(t, err, "serving cert for 127.0.0.1")
+	_, err = serving.Verify(x509.VerifyOptions{Roots: pool, DNSName: "example.com"})
+	assert.Error(t, err, "serving cert must not verify for example.com")
+
 	admin := readCert(t, p.AdminCert)
-	if admin.Subject.CommonName != "admin" || len(admin.Subject.Organization) != 1 || admin.Subject.Organization[0] != "system:masters" {
-		t.Errorf("admin subject %v, want CN=admin O=system:masters", admin.Subject)
-	}
-	if _, err := admin.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		t.Errorf("admin cert is not a client cert of the CA: %v", err)
-	}
-	before, _ := os.ReadFile(p.AdminCert)
-	if _, err := ensurePKI(dir, []string{"127.0.0.1"}); err != nil {
-		t.Fatal(err)
-	}
-	after, _ := os.ReadFile(p.AdminCert)
-	if !bytes.Equal(before, after) {
-		t.Errorf("second ensurePKI replaced the admin cert; want reuse on restart")
-	}
+	assert.Empty(t, cmp.Diff([]string{"admin", "system:masters"}, append([]string{admin.Subject.CommonName}, admin.Subject.Organization...)), "admin subject (CN, O...)")
+	_, err = admin.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	assert.NoError(t, err, "admin cert is a client cert of the CA")
+
+	before, err := os.ReadFile(p.AdminCert)
+	require.NoError(t, err)
+	_, err = ensurePKI(dir, []string{"127.0.0.1"})
+	require.NoError(t, err)
+	after, err := os.ReadFile(p.AdminCert)
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff(string(before), string(after)), "a second ensurePKI must reuse the admin cert (restart)")
+
 	kc := filepath.Join(t.TempDir(), "kc")
-	if err := writeAdminKubeconfig(kc, "https://127.0.0.1:1234", p); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(kc)
-	if !bytes.Contains(b, []byte("server: https://127.0.0.1:1234")) || !bytes.Contains(b, []byte("client-certificate-data")) {
-		t.Errorf("kubeconfig:\n%s", b)
-	}
+	require.NoError(t, writeAdminKubeconfig(kc, "https://127.0.0.1:1234", p))
+	b, err := os.ReadFile(kc)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "server: https://127.0.0.1:1234")
+	assert.Contains(t, string(b), "client-certificate-data")
 }

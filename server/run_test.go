@@ -2,34 +2,70 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// startInProcess runs Run(ctx, o) with o.DataDir set to a temporary directory
+// and a free port, waits for /readyz and returns the admin kubeconfig, its
+// client config and the channel Run's result arrives on.
+func startInProcess(t *testing.T, ctx context.Context, o Options) (kubeconfig string, _ *rest.Config, _ <-chan error) {
+	t.Helper()
+	o.DataDir = t.TempDir()
+	kubeconfig = filepath.Join(o.DataDir, "admin.kubeconfig")
+	o.ControlPlane = NewControlPlaneOptions()
+	o.ControlPlane.SecureServing.BindPort = 0
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o) }()
+
+	var cfg *rest.Config
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		select {
+		case err := <-done:
+			return false, fmt.Errorf("Run returned early: %v", err)
+		default:
+		}
+		var err error
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return false, nil
+		}
+		_, err = kubernetes.NewForConfigOrDie(cfg).Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil, nil
+	})
+	require.NoError(t, err, "server did not become ready")
+	return kubeconfig, cfg, done
+}
+
 // TestRunInProcess uses the Go API: Run with an inline admission plugin and a
-// middleware on a real embedded etcd, checked with client-go; cancelling the
-// context stops the server.
+// middleware on a real embedded etcd, checked with client-go; /version reports
+// a Kubernetes version kubectl understands; cancelling the context stops the
+// server.
 func TestRunInProcess(t *testing.T) {
-	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := Options{
-		APIs:    []string{"namespaces", "configmaps", "rbac"},
-		DataDir: dir,
+	kubeconfig, cfg, done := startInProcess(t, ctx, Options{
+		APIs: []string{"namespaces", "configmaps", "rbac"},
 		Admission: []AdmissionPlugin{{Name: "DenyLabel", Admit: func(ctx context.Context, r Request) error {
 			if l, _, _ := unstructured.NestedStringMap(r.Object, "metadata", "labels"); l["deny"] != "" {
 				return errors.New("label deny is not allowed")
@@ -39,65 +75,66 @@ func TestRunInProcess(t *testing.T) {
 		Middleware: []Middleware{func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Test", "1"); h.ServeHTTP(w, r) })
 		}},
-	}
-	s := o.upstream()
-	s.SecureServing.BindPort = 0
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, o, s) }()
-
-	var c *kubernetes.Clientset
-	var cfg *rest.Config
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		select {
-		case err := <-done:
-			return false, fmt.Errorf("Run returned early: %v", err)
-		default:
-		}
-		var err error
-		cfg, err = clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "admin.kubeconfig"))
-		if err != nil {
-			return false, nil
-		}
-		c = kubernetes.NewForConfigOrDie(cfg)
-		_, err = c.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err == nil, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cms := c.CoreV1().ConfigMaps("default")
-	_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "bad", Labels: map[string]string{"deny": "x"}}}, metav1.CreateOptions{})
-	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "label deny is not allowed") {
-		t.Errorf("create with deny label: %v, want Forbidden with the plugin's message", err)
-	}
-	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "good"}}, metav1.CreateOptions{}); err != nil {
-		t.Errorf("create without label: %v", err)
-	}
-	if _, err := c.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("secrets are not selected, list: %v, want NotFound", err)
-	}
-	// Anonymous requests are rejected.
-	anon := rest.AnonymousClientConfig(cfg)
-	ac := kubernetes.NewForConfigOrDie(anon)
-	if _, err := ac.Discovery().RESTClient().Get().AbsPath("/version").DoRaw(ctx); !apierrors.IsUnauthorized(err) {
-		t.Errorf("anonymous /version: %v, want 401", err)
-	}
-	rt, _ := rest.TransportFor(cfg)
-	resp, err := (&http.Client{Transport: rt}).Get(cfg.Host + "/api/v1/namespaces")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.Header.Get("X-Test") != "1" {
-		t.Errorf("middleware header missing: %v", resp.Header)
-	}
+	c := kubernetes.NewForConfigOrDie(cfg)
+
+	t.Run("admission", func(t *testing.T) {
+		cms := c.CoreV1().ConfigMaps("default")
+		_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "bad", Labels: map[string]string{"deny": "x"}}}, metav1.CreateOptions{})
+		assert.True(t, apierrors.IsForbidden(err), "create with deny label: %v, want Forbidden", err)
+		assert.ErrorContains(t, err, "label deny is not allowed")
+		_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "good"}}, metav1.CreateOptions{})
+		assert.NoError(t, err)
+	})
+	t.Run("unselected-api", func(t *testing.T) {
+		_, err := c.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "list secrets: %v, want NotFound", err)
+	})
+	t.Run("anonymous-rejected", func(t *testing.T) {
+		anon := kubernetes.NewForConfigOrDie(rest.AnonymousClientConfig(cfg))
+		_, err := anon.Discovery().RESTClient().Get().AbsPath("/version").DoRaw(ctx)
+		assert.True(t, apierrors.IsUnauthorized(err), "anonymous /version: %v, want 401", err)
+	})
+	t.Run("middleware", func(t *testing.T) {
+		rt, err := rest.TransportFor(cfg)
+		require.NoError(t, err)
+		resp, err := (&http.Client{Transport: rt}).Get(cfg.Host + "/api/v1/namespaces")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, "1", resp.Header.Get("X-Test"))
+	})
+	t.Run("version", func(t *testing.T) { checkVersion(t, ctx, c, kubeconfig) })
+
 	cancel()
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Errorf("Run after cancel: %v", err)
-		}
+		assert.NoError(t, err, "Run after cancel")
 	case <-time.After(2 * time.Minute):
-		t.Errorf("Run did not return after cancel")
+		t.Fatal("Run did not return after cancel")
 	}
+}
+
+// checkVersion asserts that /version names the Kubernetes release the binary
+// was built from in a form client tools parse.
+func checkVersion(t *testing.T, ctx context.Context, c *kubernetes.Clientset, kubeconfig string) {
+	info, err := c.Discovery().ServerVersion()
+	require.NoError(t, err)
+	v, err := utilversion.ParseSemantic(info.GitVersion)
+	require.NoError(t, err, "GitVersion %q", info.GitVersion)
+	assert.Empty(t, cmp.Diff([]string{fmt.Sprint(v.Major()), fmt.Sprint(v.Minor())}, []string{info.Major, info.Minor}), "Major/Minor of %s", info.GitVersion)
+	assert.Equal(t, uint(1), v.Major())
+
+	kubectl := os.Getenv("KUBECTL")
+	if kubectl == "" {
+		t.Log("KUBECTL is not set; skipping the kubectl version check")
+		return
+	}
+	out, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "version", "-o", "json").CombinedOutput()
+	require.NoError(t, err, "kubectl version:\n%s", out)
+	var parsed struct {
+		ServerVersion struct{ GitVersion, Major, Minor string }
+	}
+	require.NoError(t, json.Unmarshal(out, &parsed), "kubectl version output:\n%s", out)
+	assert.Empty(t, cmp.Diff([]string{info.GitVersion, info.Major, info.Minor},
+		[]string{parsed.ServerVersion.GitVersion, parsed.ServerVersion.Major, parsed.ServerVersion.Minor}))
 }

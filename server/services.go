@@ -37,7 +37,7 @@ func (r staticResolver) ResolveEndpoint(namespace, name string, port int32) (*ur
 func validateEndpoints(m map[string]string) error {
 	for k, v := range m {
 		if ns, name, ok := strings.Cut(k, "/"); !ok || ns == "" || name == "" || !strings.Contains(v, ":") {
-			return fmt.Errorf("--service-endpoint %s=%s: want namespace/name=host:port", k, v)
+			return newFieldError("Options.ServiceEndpoints", nil, "{field} %s=%s: want namespace/name=host:port", k, v)
 		}
 	}
 	return nil

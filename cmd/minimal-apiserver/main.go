@@ -3,6 +3,9 @@
 // etcd (default) or kine, and writes an admin kubeconfig.
 package main
 
-import "github.com/generic-controlplane/gcp/server"
+import (
+	"github.com/generic-controlplane/gcp/cmd/minimal-apiserver/app"
+	"github.com/generic-controlplane/gcp/server"
+)
 
-func main() { server.Main(server.Options{Name: "minimal-apiserver"}) }
+func main() { app.Main(server.Options{Name: "minimal-apiserver"}) }

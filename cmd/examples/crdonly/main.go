@@ -1,8 +1,9 @@
 // Example (b): a CRD-only API server.
 package main
 
-import "github.com/generic-controlplane/gcp/server"
+import (
+	"github.com/generic-controlplane/gcp/cmd/minimal-apiserver/app"
+	"github.com/generic-controlplane/gcp/server"
+)
 
-func main() {
-	server.Main(server.Options{Name: "example-crdonly", APIs: server.CRDOnly})
-}
+func main() { app.Main(server.Options{Name: "example-crdonly", APIs: server.CRDOnly}) }

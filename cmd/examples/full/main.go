@@ -8,12 +8,13 @@ import (
 	"log"
 	"net/http"
 
+	"github.com/generic-controlplane/gcp/cmd/minimal-apiserver/app"
 	"github.com/generic-controlplane/gcp/server"
 	"k8s.io/apiserver/pkg/endpoints/request"
 )
 
 func main() {
-	server.Main(server.Options{
+	app.Main(server.Options{
 		Name:       "example-full",
 		APIs:       []string{"namespaces", "rbac", "secrets", "configmaps", "crds", "authorization"},
 		Admission:  []server.AdmissionPlugin{{Name: "NoPasswordInConfigMaps", Admit: noPasswords}},

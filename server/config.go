@@ -1,0 +1,363 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
+	mutatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/mutating"
+	validatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/admission/plugin/resourcequota"
+	mutatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
+	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/apiserver/pkg/util/webhook"
+	"k8s.io/client-go/rest"
+	cliflag "k8s.io/component-base/cli/flag"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	"k8s.io/klog/v2"
+	aggregatorapiserver "k8s.io/kube-aggregator/pkg/apiserver"
+	aggregatorscheme "k8s.io/kube-aggregator/pkg/apiserver/scheme"
+	"k8s.io/kubernetes/pkg/api/legacyscheme"
+	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
+	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
+	generatedopenapi "k8s.io/kubernetes/pkg/generated/openapi"
+	certapproval "k8s.io/kubernetes/plugin/pkg/admission/certificates/approval"
+	"k8s.io/kubernetes/plugin/pkg/admission/certificates/ctbattest"
+	certsigning "k8s.io/kubernetes/plugin/pkg/admission/certificates/signing"
+	certsubjectrestriction "k8s.io/kubernetes/plugin/pkg/admission/certificates/subjectrestriction"
+	"k8s.io/kubernetes/plugin/pkg/admission/serviceaccount"
+)
+
+// Config is a server's configuration: the three configs of the upstream
+// generic sample's chain (apiextensions -> generic control plane ->
+// kube-aggregator) plus what this package adds. Its fields may be adjusted
+// before Complete.
+type Config struct {
+	// ControlPlaneOptions are the completed upstream options the configs were built from.
+	ControlPlaneOptions options.CompletedOptions
+
+	ControlPlane  *controlplaneapiserver.Config
+	APIExtensions *apiextensionsapiserver.Config
+	Aggregator    *aggregatorapiserver.Config
+
+	ExtraConfig
+}
+
+// ExtraConfig is what this package adds to the upstream sample's Config.
+type ExtraConfig struct {
+	// Name is the server's name in logs and its apiserver identity.
+	Name string
+	// APIs are the selected Options.APIs entries, for the log.
+	APIs []string
+	// ServerURL is where clients reach the server (a loopback address when it
+	// binds all interfaces).
+	ServerURL string
+	// KubeconfigPath is where Run writes the admin kubeconfig.
+	KubeconfigPath string
+	// PKI holds the certificates the server uses and the admin client certificate.
+	PKI PKI
+	// ServiceEndpoints as in Options.
+	ServiceEndpoints map[string]string
+
+	// storage is the in-process storage Config started (nil with an external
+	// etcd); the Server owns it from New on and stops it last.
+	storage *storageBackend
+	// storageClients are the storages the servers create, closed before storage stops.
+	storageClients *storageClients
+}
+
+// Config completes and validates o, then applies it: it binds the secure
+// port, creates the certificates, sets up authentication, selects the APIs
+// (with what that implies for authorization and admission), starts the
+// in-process storage and builds the upstream configs (the sample's
+// NewConfig). o must not be reused afterwards: its ControlPlane options carry
+// the bound listener.
+//
+// The storage is started here because the upstream options need its endpoint
+// before they can be completed. It is stopped if Config or New fails, and
+// otherwise when Server.Run returns.
+func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
+	if err := o.Complete(); err != nil {
+		return nil, err
+	}
+	if errs := o.Validate(); len(errs) > 0 {
+		return nil, utilerrors.NewAggregate(errs)
+	}
+	apis, _ := parseAPIs(o.APIs) // validated above
+	s := o.ControlPlane
+
+	// Logging first, so that everything below logs as configured.
+	rest.SetDefaultWarningHandler(rest.NoWarnings{})
+	if err := logsapi.ValidateAndApply(s.Logs, utilfeature.DefaultFeatureGate); err != nil {
+		return nil, err
+	}
+	if err := checkWritableDir(o.DataDir); err != nil {
+		return nil, err
+	}
+	c := &Config{ExtraConfig: ExtraConfig{
+		Name: o.Name, APIs: o.APIs, KubeconfigPath: o.KubeconfigOut,
+		ServiceEndpoints: o.ServiceEndpoints, storageClients: &storageClients{},
+	}}
+	if c.ServerURL, err = applyServing(s); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.SecureServing.Listener.Close()
+		}
+	}()
+	if c.PKI, err = applyAuthentication(s, o.DataDir); err != nil {
+		return nil, err
+	}
+	resourceConfig := applyAPISelection(s, apis)
+	for _, p := range o.Admission {
+		registerAdmission(s, p)
+	}
+	if o.usesOwnStorage() {
+		if c.storage, err = startStorage(o); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				c.storage.stop()
+			}
+		}()
+		s.Etcd.StorageConfig.Transport.ServerList = []string{c.storage.endpoint}
+	}
+
+	c.ControlPlaneOptions, err = s.Complete(ctx, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if errs := c.ControlPlaneOptions.Validate(); len(errs) != 0 {
+		return nil, utilerrors.NewAggregate(errs)
+	}
+	if err := c.buildUpstreamConfigs(resourceConfig, apis.has("crds"), o.Middleware); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir %s is not usable: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// applyServing binds the secure port itself, for a clear error and to support
+// port 0, and returns the URL clients use.
+func applyServing(s *options.Options) (serverURL string, _ error) {
+	bindAddr := s.SecureServing.BindAddress.String()
+	addr := net.JoinHostPort(bindAddr, strconv.Itoa(s.SecureServing.BindPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", newFieldError("Options.ControlPlane.SecureServing", err, "cannot listen on %s ({field}): %v", addr, err)
+	}
+	s.SecureServing.Listener = ln
+	s.SecureServing.BindPort = ln.Addr().(*net.TCPAddr).Port
+	host := bindAddr
+	if s.SecureServing.BindAddress.IsUnspecified() {
+		host = "127.0.0.1"
+	} else if s.GenericServerRunOptions.AdvertiseAddress == nil {
+		s.GenericServerRunOptions.AdvertiseAddress = s.SecureServing.BindAddress
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(s.SecureServing.BindPort)), nil
+}
+
+// applyAuthentication creates (or reuses) the certificates in <dataDir>/pki
+// and uses them wherever the options name no certificate of their own:
+// serving, client certificate authentication, the front proxy (request
+// header authentication) and service account tokens.
+func applyAuthentication(s *options.Options, dataDir string) (PKI, error) {
+	dir := filepath.Join(dataDir, "pki")
+	hosts := []string{"127.0.0.1", "localhost", "::1", s.SecureServing.BindAddress.String()}
+	pki, err := ensurePKI(dir, hosts)
+	if err != nil {
+		return PKI{}, fmt.Errorf("creating certificates in %s: %w", dir, err)
+	}
+	if s.SecureServing.ServerCert.CertKey.CertFile == "" {
+		s.SecureServing.ServerCert.CertKey.CertFile, s.SecureServing.ServerCert.CertKey.KeyFile = pki.ServingCert, pki.ServingKey
+	}
+	if s.Authentication.ClientCert.ClientCA == "" {
+		s.Authentication.ClientCert.ClientCA = pki.CACert
+	}
+	if s.Authentication.RequestHeader.ClientCAFile == "" {
+		rh := s.Authentication.RequestHeader
+		rh.ClientCAFile = pki.FrontProxyCA
+		rh.AllowedNames = []string{"front-proxy-client"}
+		rh.UsernameHeaders, rh.GroupHeaders = []string{"X-Remote-User"}, []string{"X-Remote-Group"}
+		rh.UIDHeaders = []string{"X-Remote-Uid"}
+		rh.ExtraHeaderPrefixes = []string{"X-Remote-Extra-"}
+		if s.ProxyClientCertFile == "" {
+			s.ProxyClientCertFile, s.ProxyClientKeyFile = pki.ProxyClientCert, pki.ProxyClient
+		}
+	}
+	if len(s.Authentication.ServiceAccounts.KeyFiles) == 0 && s.ServiceAccountSigningKeyFile == "" {
+		s.Authentication.ServiceAccounts.KeyFiles = []string{pki.ServiceAccountKey}
+		s.ServiceAccountSigningKeyFile = pki.ServiceAccountKey
+	}
+	return pki, nil
+}
+
+// applyAPISelection turns off what the unselected APIs would need
+// (authorization, admission plugins, APF, the identity lease, SA lookups) and
+// returns the resource config serving exactly the selection. Runtime config
+// entries the options already carry (--runtime-config) win.
+func applyAPISelection(s *options.Options, apis apiSet) *serverstorage.ResourceConfig {
+	if !apis.has("rbac") && len(s.Authorization.Modes) == 1 && s.Authorization.Modes[0] == "RBAC" {
+		// Without the RBAC API only system:masters (the admin cert) is authorized.
+		s.Authorization.Modes = []string{"AlwaysDeny"}
+	}
+	off := s.Admission.GenericAdmission.DefaultOffPlugins
+	if !apis.has("namespaces") {
+		off.Insert(lifecycle.PluginName)
+		s.SystemNamespaces = nil
+	}
+	if !apis.has("serviceaccounts") {
+		off.Insert(serviceaccount.PluginName)
+		// No ServiceAccounts to look up (and no informer that could sync).
+		s.Authentication.ServiceAccounts.Lookup = false
+	}
+	s.Authentication.ServiceAccounts.OptionalTokenGetter = tokenGetter(apis.has("serviceaccounts"), apis.has("secrets"))
+	if !apis.has("resourcequotas") {
+		off.Insert(resourcequota.PluginName)
+	}
+	if !apis.has("admissionregistration") {
+		off.Insert(mutatingwebhook.PluginName, validatingwebhook.PluginName, validatingadmissionpolicy.PluginName, mutatingadmissionpolicy.PluginName)
+	}
+	if !apis.has("certificates") {
+		off.Insert(certapproval.PluginName, certsigning.PluginName, ctbattest.PluginName, certsubjectrestriction.PluginName)
+	}
+	if !apis.has("flowcontrol") {
+		s.Features.EnablePriorityAndFairness = false
+	}
+	if !apis.has("leases") {
+		// The identity lease controller needs coordination.k8s.io leases.
+		if err := utilfeature.DefaultMutableFeatureGate.Set("UnknownVersionInteroperabilityProxy=false,APIServerIdentity=false"); err != nil {
+			klog.Warningf("cannot disable APIServerIdentity: %v", err)
+		}
+	}
+	rc := defaultGenericResourceConfig()
+	for k, v := range apis.applyTo(rc) {
+		if s.APIEnablement.RuntimeConfig == nil {
+			s.APIEnablement.RuntimeConfig = cliflag.ConfigurationMap{}
+		}
+		if _, userSet := s.APIEnablement.RuntimeConfig[k]; !userSet {
+			s.APIEnablement.RuntimeConfig[k] = v
+		}
+	}
+	return rc
+}
+
+// buildUpstreamConfigs is the upstream sample's NewConfig with this package's
+// resource config, service resolver, version, storage tracking and handler
+// chain.
+func (c *Config) buildUpstreamConfigs(resourceConfig *serverstorage.ResourceConfig, crds bool, middleware []Middleware) error {
+	opts := c.ControlPlaneOptions
+	genericConfig, versionedInformers, storageFactory, err := buildGenericConfig(
+		opts,
+		[]*runtime.Scheme{legacyscheme.Scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme},
+		resourceConfig,
+		generatedopenapi.GetOpenAPIDefinitions,
+	)
+	if err != nil {
+		return err
+	}
+	// Set before the apiextensions and aggregator configs copy genericConfig.
+	genericConfig.EffectiveVersion = withBuildVersion(genericConfig.EffectiveVersion)
+	genericConfig.RESTOptionsGetter = c.storageClients.track(genericConfig.RESTOptionsGetter)
+
+	var serviceResolver webhook.ServiceResolver = webhook.NewDefaultServiceResolver()
+	if len(c.ServiceEndpoints) > 0 {
+		serviceResolver = staticResolver{endpoints: c.ServiceEndpoints, next: serviceResolver}
+	}
+	kubeAPIs, pluginInitializer, err := createConfig(opts, genericConfig, versionedInformers, storageFactory, serviceResolver)
+	if err != nil {
+		return err
+	}
+	c.ControlPlane = kubeAPIs
+
+	authInfoResolver := webhook.NewDefaultAuthenticationInfoResolverWrapper(kubeAPIs.ProxyTransport, kubeAPIs.Generic.EgressSelector, kubeAPIs.Generic.LoopbackClientConfig, kubeAPIs.Generic.TracerProvider)
+	c.APIExtensions, err = controlplaneapiserver.CreateAPIExtensionsConfig(*kubeAPIs.Generic, kubeAPIs.VersionedInformers, pluginInitializer, opts, 3, serviceResolver, authInfoResolver)
+	if err != nil {
+		return err
+	}
+	if !crds {
+		// The apiextensions server always starts its CRD controllers; without
+		// the CRD API their informers never sync and /readyz never passes.
+		c.APIExtensions.GenericConfig.DisabledPostStartHooks.Insert(
+			"start-apiextensions-informers", "start-apiextensions-controllers", "crd-informer-synced")
+	}
+
+	c.Aggregator, err = controlplaneapiserver.CreateAggregatorConfig(*kubeAPIs.Generic, opts, kubeAPIs.VersionedInformers, serviceResolver, kubeAPIs.ProxyTransport, kubeAPIs.Extra.PeerProxy, pluginInitializer)
+	if err != nil {
+		return err
+	}
+	c.Aggregator.ExtraConfig.DisableRemoteAvailableConditionController = true
+	if len(middleware) > 0 {
+		// The aggregator is the outermost server, so its chain sees every request.
+		base := c.Aggregator.GenericConfig.BuildHandlerChainFunc
+		c.Aggregator.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, gc *genericapiserver.Config) http.Handler {
+			for i := len(middleware) - 1; i >= 0; i-- {
+				h = middleware[i](h)
+			}
+			return base(h, gc)
+		}
+	}
+	return nil
+}
+
+// CompletedConfig is a Config with the upstream configs completed; New builds
+// the server from it.
+type CompletedConfig struct {
+	// Embed a private pointer that cannot be instantiated outside of this package.
+	*completedConfig
+}
+
+type completedConfig struct {
+	ControlPlaneOptions options.CompletedOptions
+
+	ControlPlane  controlplaneapiserver.CompletedConfig
+	APIExtensions apiextensionsapiserver.CompletedConfig
+	Aggregator    aggregatorapiserver.CompletedConfig
+
+	ExtraConfig
+}
+
+// Complete fills in the upstream configs' derived fields.
+func (c *Config) Complete() CompletedConfig {
+	return CompletedConfig{&completedConfig{
+		ControlPlaneOptions: c.ControlPlaneOptions,
+		ControlPlane:        c.ControlPlane.Complete(),
+		APIExtensions:       c.APIExtensions.Complete(),
+		Aggregator:          c.Aggregator.Complete(),
+		ExtraConfig:         c.ExtraConfig,
+	}}
+}
+
+// stopStorage closes the storages the servers created, then the in-process
+// storage (a no-op with an external etcd).
+func (e *ExtraConfig) stopStorage() {
+	e.storageClients.destroyAll()
+	if e.storage != nil {
+		e.storage.stop()
+		klog.Infof("%s: %s stopped", e.Name, e.storage.kind)
+	}
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
+	mutatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/mutating"
+	validatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/admission/plugin/resourcequota"
+	mutatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
+	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
+	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
+	certapproval "k8s.io/kubernetes/plugin/pkg/admission/certificates/approval"
+	"k8s.io/kubernetes/plugin/pkg/admission/certificates/ctbattest"
+	certsigning "k8s.io/kubernetes/plugin/pkg/admission/certificates/signing"
+	certsubjectrestriction "k8s.io/kubernetes/plugin/pkg/admission/certificates/subjectrestriction"
+	"k8s.io/kubernetes/plugin/pkg/admission/serviceaccount"
+)
+
+// Defaults of Options fields left empty. They are applied in one place,
+// Options.Complete.
+const (
+	DefaultName    = "minimal-apiserver"
+	DefaultDataDir = "minimal-apiserver-data"
+	// StorageEtcd is the embedded etcd, the default Storage.Backend.
+	StorageEtcd = "etcd"
+	// StorageKine is kine on SQLite or PostgreSQL.
+	StorageKine = "kine"
+)
+
+// Middleware wraps the API handler. It runs after authentication and
+// authorization, so request.UserFrom(r.Context()) is set.
+type Middleware func(http.Handler) http.Handler
+
+// Options configures a server. Empty fields mean the documented default.
+//
+// The stages follow k8s.io/apiserver (and the upstream generic control plane
+// sample): Options -> Config (Complete, Validate, apply) -> CompletedConfig ->
+// Server -> Run. Run does all of them in one call.
+type Options struct {
+	// Name shows up in logs and the apiserver identity (default DefaultName).
+	Name string
+	// APIs selects built-in resources (see ValidAPIs); nil means DefaultAPIs.
+	APIs []string
+	// DataDir holds storage data, certificates and the admin kubeconfig
+	// (default DefaultDataDir).
+	DataDir string
+	// KubeconfigOut is where the admin kubeconfig is written (default
+	// <DataDir>/admin.kubeconfig).
+	KubeconfigOut string
+	// Storage is the in-process storage the server starts for itself.
+	Storage StorageOptions
+	// Admission plugins run after the built-in ones (validating phase).
+	Admission []AdmissionPlugin
+	// Middleware wraps the API handler, outermost first.
+	Middleware []Middleware
+	// ServiceEndpoints maps "namespace/name" of a Service to "host:port" for
+	// APIServices and webhooks (there are no Services/Endpoints to resolve).
+	// APIServices using such a service get their Available condition from a probe.
+	ServiceEndpoints map[string]string
+	// ControlPlane are the upstream generic control plane options (every
+	// kube-apiserver option that applies without pods and nodes). nil means
+	// NewControlPlaneOptions(). Fields this package fills in (serving
+	// certificates, client CA, service account keys, etcd servers) are only
+	// filled when left empty.
+	ControlPlane *options.Options
+}
+
+// StorageOptions selects the storage the server starts in-process. It is not
+// used when ControlPlane.Etcd.StorageConfig.Transport.ServerList names an
+// external etcd.
+type StorageOptions struct {
+	// Backend is StorageEtcd (embedded, the default) or StorageKine.
+	Backend string
+	// KineDSN is a SQLite path or postgres:// DSN (default <DataDir>/kine.db).
+	KineDSN string
+}
+
+// NewControlPlaneOptions returns the upstream generic control plane options
+// with this package's safe defaults: loopback 127.0.0.1:6443, no anonymous
+// requests, RBAC, and the admission plugins of the upstream generic sample.
+func NewControlPlaneOptions() *options.Options {
+	s := options.NewOptions()
+	s.Admission.GenericAdmission.DefaultOffPlugins = defaultOffAdmissionPlugins(s.Admission.GenericAdmission.Plugins.Registered())
+	s.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
+	s.SecureServing.BindPort = 6443
+	s.Authentication.Anonymous.Allow = false
+	s.Authentication.ServiceAccounts.OptionalTokenGetter = tokenGetter(true, true)
+	s.Authentication.ServiceAccounts.Issuers = []string{"https://kubernetes.default.svc"}
+	s.Authorization.Modes = []string{"RBAC"}
+	return s
+}
+
+// defaultOffAdmissionPlugins mirrors the upstream generic sample: everything
+// registered is off except the plugins that make sense without pods and nodes.
+// (It takes the registered names instead of kubeoptions.AllOrderedPlugins,
+// which the patch series moves to another package.)
+func defaultOffAdmissionPlugins(registered []string) sets.Set[string] {
+	on := sets.New[string](lifecycle.PluginName, serviceaccount.PluginName,
+		mutatingwebhook.PluginName, validatingwebhook.PluginName, resourcequota.PluginName,
+		certapproval.PluginName, certsigning.PluginName, ctbattest.PluginName, certsubjectrestriction.PluginName,
+		validatingadmissionpolicy.PluginName, mutatingadmissionpolicy.PluginName)
+	return sets.New(registered...).Difference(on)
+}
+
+// Complete fills every empty field with its default and makes DataDir
+// absolute. It is the only place defaults are applied; calling it again
+// changes nothing.
+func (o *Options) Complete() error {
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if o.APIs == nil {
+		o.APIs = slices.Clone(DefaultAPIs)
+	}
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
+	}
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return newFieldError("Options.DataDir", err, "{field} %s: %v", o.DataDir, err)
+	}
+	o.DataDir = dataDir
+	if o.KubeconfigOut == "" {
+		o.KubeconfigOut = filepath.Join(o.DataDir, "admin.kubeconfig")
+	}
+	if o.Storage.Backend == "" {
+		o.Storage.Backend = StorageEtcd
+	}
+	if o.Storage.Backend == StorageKine && o.Storage.KineDSN == "" {
+		o.Storage.KineDSN = filepath.Join(o.DataDir, "kine.db")
+	}
+	if o.ControlPlane == nil {
+		o.ControlPlane = NewControlPlaneOptions()
+	}
+	return nil
+}
+
+// Validate checks the fields of completed Options. Each error is a
+// *FieldError naming the field.
+func (o *Options) Validate() []error {
+	var errs []error
+	if _, err := parseAPIs(o.APIs); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateEndpoints(o.ServiceEndpoints); err != nil {
+		errs = append(errs, err)
+	}
+	if o.usesOwnStorage() && o.Storage.Backend != StorageEtcd && o.Storage.Backend != StorageKine {
+		errs = append(errs, newFieldError("Options.Storage.Backend", nil, "unknown {field} %q; valid: %s, %s", o.Storage.Backend, StorageEtcd, StorageKine))
+	}
+	registered := o.ControlPlane.Admission.GenericAdmission.Plugins.Registered()
+	for i, p := range o.Admission {
+		field := fmt.Sprintf("Options.Admission[%d]", i)
+		switch {
+		case p.Name == "" || p.Admit == nil:
+			errs = append(errs, newFieldError(field, nil, "{field}: an admission plugin needs a Name and an Admit func"))
+		case slices.Contains(registered, p.Name):
+			errs = append(errs, newFieldError(field, nil, "{field}: admission plugin %q is already registered", p.Name))
+		}
+	}
+	return errs
+}
+
+// usesOwnStorage reports whether the server starts its storage in-process
+// (no external etcd was given).
+func (o *Options) usesOwnStorage() bool {
+	return len(o.ControlPlane.Etcd.StorageConfig.Transport.ServerList) == 0
+}
+
+// fieldToken marks where a FieldError's message names its field.
+const fieldToken = "{field}"
+
+// FieldError reports an Options field that cannot be used. Its message names
+// the field by its Go path (e.g. "unknown Options.Storage.Backend "x"");
+// Describe lets a command-line front end name its flag instead.
+type FieldError struct {
+	// Field is the Go path of the field, e.g. "Options.Storage.Backend".
+	Field string
+	// Err is the underlying cause, if any.
+	Err error
+	// message mentions the field as fieldToken.
+	message string
+}
+
+func newFieldError(field string, cause error, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Err: cause, message: fmt.Sprintf(format, args...)}
+}
+
+func (e *FieldError) Error() string { return e.Describe(e.Field) }
+
+// Describe renders the error with name in place of the field's Go path.
+func (e *FieldError) Describe(name string) string {
+	return strings.ReplaceAll(e.message, fieldToken, name)
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
