@@ -2,7 +2,6 @@ package serverproc
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -79,21 +78,9 @@ func LaunchEtcd(o EtcdOptions) (*Etcd, error) {
 // WaitReady returns once etcd's /readyz answers 200, or with an error that
 // quotes the end of its log. It leaves etcd running either way.
 func (e *Etcd) WaitReady(ctx context.Context) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: probeTimeout}
 	err := e.waitReady(ctx, e.timeout, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.Endpoint+"/readyz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /readyz: %s", resp.Status)
-		}
-		return nil
+		return readyz(ctx, client, e.Endpoint)
 	})
 	if err == nil && e.StartToReady == 0 {
 		e.StartToReady = time.Since(e.started)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,6 +146,27 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + strings.Join(lines, "\n  ")
+}
+
+// probeTimeout bounds one readiness request: a starting server that
+// accepted the connection but cannot answer yet is asked again.
+const probeTimeout = 2 * time.Second
+
+// readyz is nil once GET base/readyz answers 200.
+func readyz(ctx context.Context, client *http.Client, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s/readyz: %s", base, resp.Status)
+	}
+	return nil
 }
 
 // errNotReady is what a probe returns while the server is still starting

@@ -73,22 +73,10 @@ func awaitServer(ctx context.Context, p *Process, started time.Time, kubeconfig 
 			if err != nil {
 				return err
 			}
-			hc.Timeout = 2 * time.Second
+			hc.Timeout = probeTimeout
 			cfg, client = c, hc
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/readyz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /readyz: %s", resp.Status)
-		}
-		return nil
+		return readyz(ctx, client, cfg.Host)
 	}
 	if err := p.waitReady(ctx, timeout, probe); err != nil {
 		p.Stop()
