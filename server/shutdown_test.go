@@ -19,7 +19,8 @@ import (
 )
 
 // TestSIGTERMStopsStorageLast runs the minimal-apiserver binary on embedded
-// etcd, sends SIGTERM once it is ready and reads its log: the API server must
+// etcd, checks that /version reports the k8s.io/kubernetes release it was
+// built from, sends SIGTERM and reads its log: the API server must
 // have stopped (drained, listener closed) before etcd is closed, nothing may
 // dial the closed etcd ("connection refused"), and the process exits promptly
 // with status 0. The binary is $MINIMAL_APISERVER_BIN, or built here.
@@ -28,10 +29,14 @@ func TestSIGTERMStopsStorageLast(t *testing.T) {
 		t.Skip("builds and runs a server binary")
 	}
 	bin := os.Getenv("MINIMAL_APISERVER_BIN")
+	wantGitVersion := "" // unknown for a binary built elsewhere (maybe from a patched tree)
 	if bin == "" {
 		bin = filepath.Join(t.TempDir(), "minimal-apiserver")
 		out, err := exec.Command("go", "build", "-o", bin, "../cmd/minimal-apiserver").CombinedOutput()
 		require.NoError(t, err, "go build:\n%s", out)
+		out, err = exec.Command("go", "list", "-m", "-f", "{{.Version}}", "k8s.io/kubernetes").Output()
+		require.NoError(t, err)
+		wantGitVersion = strings.TrimSpace(string(out))
 	}
 	dir := t.TempDir()
 	var log bytes.Buffer
@@ -57,6 +62,7 @@ func TestSIGTERMStopsStorageLast(t *testing.T) {
 		return err == nil, nil
 	})
 	require.NoError(t, err, "server not ready; log:\n%s", log.String())
+	t.Run("version", func(t *testing.T) { checkVersion(t, context.Background(), kubeconfig, wantGitVersion) })
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	start := time.Now()
