@@ -14,7 +14,11 @@ OUTPUT  := $(CURDIR)/_output
 # beside it (the tree's own go.work names two staging modules the proxy does
 # not serve; see README). -trimpath keeps the build cache shared between
 # copies of the tree.
-TREE_GO := env GOWORK=$(OUTPUT)/$(notdir $(KK_TREE)).go.work GOFLAGS='-buildvcs=false -trimpath' go
+# The go environments of internal/goenv, spelled out for make
+# (internal/goenv's TestMakefilesAgree keeps them equal).
+GOENV_BUILD_FLAGS := -buildvcs=false -trimpath
+GOENV_MODULE_ALONE := GOWORK=off GOFLAGS=-mod=mod
+TREE_GO := env GOWORK=$(OUTPUT)/$(notdir $(KK_TREE)).go.work GOFLAGS='$(GOENV_BUILD_FLAGS)' go
 
 .PHONY: help
 help: ## List the targets

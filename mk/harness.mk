@@ -12,12 +12,7 @@ HARNESS_TREE ?=
 #   make test-harness HARNESS_TREE=1 KK_TREE=$(CURDIR)/_output/kk-dev HARNESS_TAGS=gcp_patched BIN=$(CURDIR)/_output/bin/tree
 HARNESS_TAGS ?=
 BENCH_RUNS ?= 5
-# The go environment for one module on its own (internal/goenv.ModuleAlone)
-# and the flags that share the build cache with builds in the tree
-# (goenv.BuildFlags). These are the make spellings of the Go definitions;
-# internal/goenv's tests fail when they drift apart.
-GOENV_MODULE_ALONE ?= GOWORK=off GOFLAGS=-mod=mod
-GOENV_BUILD_FLAGS ?= -buildvcs=false -trimpath
+# GOENV_MODULE_ALONE and GOENV_BUILD_FLAGS come from the top Makefile.
 # Against the tree, this repository's module is built alone through the
 # generated modfile that points k8s.io/kubernetes and staging at $(KK_TREE).
 HARNESS_FLAGS = $(if $(HARNESS_TREE),-modfile=$(OUTPUT)/tree.mod $(GOENV_BUILD_FLAGS)) $(if $(HARNESS_TAGS),-tags $(HARNESS_TAGS))

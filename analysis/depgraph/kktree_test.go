@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -15,28 +14,13 @@ import (
 
 	"github.com/generic-controlplane/gcp/analysis/golist"
 	"github.com/generic-controlplane/gcp/internal/goenv"
+	"github.com/generic-controlplane/gcp/internal/kktree/kktreetest"
 )
-
-// kkTree returns the materialized Kubernetes tree named by $KK_TREE or, by
-// default, the repository's _output/kk, and skips the test without one.
-func kkTree(t *testing.T) string {
-	t.Helper()
-	tree := os.Getenv("KK_TREE")
-	if tree == "" {
-		tree = filepath.Join("..", "..", "_output", "kk")
-	}
-	abs, err := filepath.Abs(tree)
-	require.NoError(t, err)
-	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err != nil {
-		t.Skipf("no Kubernetes tree at %s (set KK_TREE or materialize _output/kk): %v", abs, err)
-	}
-	return abs
-}
 
 // TestKubeAPIServerMatchesGoList checks depgraph's package set and headline
 // count against plain `go list -deps`, both computed here on the real tree.
 func TestKubeAPIServerMatchesGoList(t *testing.T) {
-	tree := kkTree(t)
+	tree := kktreetest.Dir(t)
 	for _, root := range []string{"./cmd/kube-apiserver", "./pkg/controlplane/apiserver/samples/generic"} {
 		t.Run(strings.TrimPrefix(root, "./"), func(t *testing.T) {
 			env := goenv.ModuleAlone()

@@ -40,10 +40,10 @@ func makeVar(t *testing.T, file, name string) string {
 // environments out; these tests keep the spellings equal to the Go
 // definitions above.
 func TestMakefilesAgree(t *testing.T) {
-	assert.Equal(t, strings.Join(ModuleAlone(), " "), makeVar(t, "mk/harness.mk", "GOENV_MODULE_ALONE"),
-		"mk/harness.mk GOENV_MODULE_ALONE must be goenv.ModuleAlone")
-	assert.Equal(t, BuildFlags, makeVar(t, "mk/harness.mk", "GOENV_BUILD_FLAGS"),
-		"mk/harness.mk GOENV_BUILD_FLAGS must be goenv.BuildFlags")
-	assert.Contains(t, makeVar(t, "Makefile", "TREE_GO"), "GOFLAGS='"+BuildFlags+"'",
-		"Makefile TREE_GO must use goenv.Workspace's GOFLAGS")
+	assert.Equal(t, strings.Join(ModuleAlone(), " "), makeVar(t, "Makefile", "GOENV_MODULE_ALONE"),
+		"Makefile GOENV_MODULE_ALONE must be goenv.ModuleAlone")
+	assert.Equal(t, BuildFlags, makeVar(t, "Makefile", "GOENV_BUILD_FLAGS"),
+		"Makefile GOENV_BUILD_FLAGS must be goenv.BuildFlags")
+	assert.Contains(t, makeVar(t, "Makefile", "TREE_GO"), "GOFLAGS='$(GOENV_BUILD_FLAGS)'",
+		"Makefile TREE_GO must use GOENV_BUILD_FLAGS")
 }
