@@ -143,7 +143,13 @@ func checkVersion(t *testing.T, ctx context.Context, kubeconfig, wantGitVersion 
 	cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "version", "-o", "json")
 	cmd.Stderr = &stderr // a version skew warning goes here
 	out, err := cmd.Output()
-	require.NoError(t, err, "kubectl version:\n%s%s", out, stderr.String())
+	if err != nil {
+		// kubectl checks both versions; only the server's is ours. A kubectl
+		// built without -ldflags stamps cannot parse its own version.
+		require.NotContains(t, stderr.String(), "server version", "kubectl version:\n%s", out)
+		require.Contains(t, stderr.String(), "client version error", "kubectl version:\n%s%s", out, stderr.String())
+		t.Logf("%s: %s(checked the server version only)", kubectl, stderr.String())
+	}
 	var parsed struct {
 		ServerVersion struct{ GitVersion, Major, Minor string }
 	}
