@@ -86,9 +86,9 @@ func TestSIGTERMStopsStorageLast(t *testing.T) {
 		"missing shutdown events (listener %d, server %d, etcd %d); log:\n%s", listenerClosed, serverStopped, etcdStopped, out)
 	assert.Less(t, listenerClosed, serverStopped, "listener closed before the server's Run returned")
 	assert.Less(t, serverStopped, etcdStopped, "etcd closed only after the API server stopped")
-	// etcd waits up to its request timeout (several seconds) for clients that
-	// are still connected; a prompt exit shows none were left.
-	assert.Less(t, took, 4*time.Second, "shutdown took %v", took)
+	// Closing etcd waits up to its request timeout for clients still connected
+	// (the exit took 8-9.5s while some were left; 1-2.6s without them).
+	assert.Less(t, took, 6*time.Second, "shutdown took %v", took)
 }
 
 func linesContaining(log, s string) []string {
