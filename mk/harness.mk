@@ -22,6 +22,14 @@ HARNESS_TEST = $(HARNESS_GO) test $(HARNESS_FLAGS)
 HARNESS_ENV = MINIMAL_APISERVER_BIN=$(BIN)/minimal-apiserver EXAMPLE_FULL_BIN=$(BIN)/example-full \
 	EXAMPLE_CRDONLY_BIN=$(BIN)/example-crdonly KUBECTL=$(BIN)/kubectl SCENARIO_OUT=$(OUTPUT)/scenario
 
+# kubectl is stamped with the pinned release as hack/lib/version.sh does
+# (gitVersion, gitMajor, gitMinor of client-go's and component-base's version
+# packages); unstamped, `kubectl version` cannot parse its own version.
+KK_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2}' patches/BASE)
+KK_MAJOR_MINOR := $(subst ., ,$(patsubst v%,%,$(KK_VERSION)))
+KUBECTL_LDFLAGS = $(foreach p,k8s.io/client-go/pkg/version k8s.io/component-base/version,\
+	-X $(p).gitVersion=$(KK_VERSION) -X $(p).gitMajor=$(word 1,$(KK_MAJOR_MINOR)) -X $(p).gitMinor=$(word 2,$(KK_MAJOR_MINOR)) -X $(p).gitTreeState=clean)
+
 .PHONY: harness-treemod
 harness-treemod: ## Write _output/tree.mod pointing k8s.io/kubernetes and staging modules at $(KK_TREE)
 	go run ./cmd/treemod -tree $(KK_TREE) -out $(OUTPUT)/tree.mod
@@ -32,7 +40,7 @@ harness: $(if $(HARNESS_TREE),harness-treemod) ## Build minimal-apiserver, the e
 	$(HARNESS_BUILD) -o $(BIN)/minimal-apiserver ./cmd/minimal-apiserver
 	$(HARNESS_BUILD) -o $(BIN)/example-full ./cmd/examples/full
 	$(HARNESS_BUILD) -o $(BIN)/example-crdonly ./cmd/examples/crdonly
-	$(HARNESS_BUILD) -o $(BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
+	$(HARNESS_BUILD) -ldflags='$(KUBECTL_LDFLAGS)' -o $(BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
 
 .PHONY: test-harness
 test-harness: harness ## Test server/ and run the scenario (client-go + kubectl) on embedded etcd and kine/SQLite; bad input; kill -9 durability
