@@ -63,22 +63,35 @@ func ensurePKI(dir string, hosts []string) (PKI, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return p, err
 	}
-	ca, caKey, err := loadOrCreateCA(p.CACert, p.CAKey, "minimal-apiserver-ca")
-	if err != nil {
-		return p, err
+	type leaf struct {
+		cert, key string
+		subject   pkix.Name
+		hosts     []string
+		usage     x509.ExtKeyUsage
 	}
-	if err := ensureSigned(p.ServingCert, p.ServingKey, ca, caKey, pkix.Name{CommonName: "minimal-apiserver"}, hosts, x509.ExtKeyUsageServerAuth); err != nil {
-		return p, err
-	}
-	if err := ensureSigned(p.AdminCert, p.AdminKey, ca, caKey, pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}}, nil, x509.ExtKeyUsageClientAuth); err != nil {
-		return p, err
-	}
-	fpca, fpKey, err := loadOrCreateCA(p.FrontProxyCA, p.FrontProxyKey, "minimal-apiserver-front-proxy-ca")
-	if err != nil {
-		return p, err
-	}
-	if err := ensureSigned(p.ProxyClientCert, p.ProxyClient, fpca, fpKey, pkix.Name{CommonName: "front-proxy-client"}, nil, x509.ExtKeyUsageClientAuth); err != nil {
-		return p, err
+	// Two trust roots: the cluster CA signs the serving and admin certs, the
+	// front-proxy CA signs the aggregator's client cert (requestheader auth).
+	for _, ca := range []struct {
+		cert, key, commonName string
+		leaves                []leaf
+	}{
+		{p.CACert, p.CAKey, "minimal-apiserver-ca", []leaf{
+			{p.ServingCert, p.ServingKey, pkix.Name{CommonName: "minimal-apiserver"}, hosts, x509.ExtKeyUsageServerAuth},
+			{p.AdminCert, p.AdminKey, pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}}, nil, x509.ExtKeyUsageClientAuth},
+		}},
+		{p.FrontProxyCA, p.FrontProxyKey, "minimal-apiserver-front-proxy-ca", []leaf{
+			{p.ProxyClientCert, p.ProxyClient, pkix.Name{CommonName: "front-proxy-client"}, nil, x509.ExtKeyUsageClientAuth},
+		}},
+	} {
+		caCert, caKey, err := loadOrCreateCA(ca.cert, ca.key, ca.commonName)
+		if err != nil {
+			return p, err
+		}
+		for _, l := range ca.leaves {
+			if err := ensureSigned(l.cert, l.key, caCert, caKey, l.subject, l.hosts, l.usage); err != nil {
+				return p, err
+			}
+		}
 	}
 	if _, err := os.Stat(p.ServiceAccountKey); errors.Is(err, os.ErrNotExist) {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
