@@ -1,21 +1,18 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/generic-controlplane/gcp/internal/serverproc"
 )
 
 // TestSIGTERMStopsStorageLast runs the minimal-apiserver binary on embedded
@@ -39,41 +36,20 @@ func TestSIGTERMStopsStorageLast(t *testing.T) {
 		wantGitVersion = strings.TrimSpace(string(out))
 	}
 	dir := t.TempDir()
-	var log bytes.Buffer
-	cmd := exec.Command(bin, "--data-dir="+dir, "--secure-port=0")
-	cmd.Stdout, cmd.Stderr = &log, &log
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
+	srv, err := serverproc.StartMinimal(context.Background(), serverproc.Minimal{Binary: bin, DataDir: dir})
+	require.NoError(t, err)
+	t.Cleanup(srv.Kill)
+	t.Run("version", func(t *testing.T) { checkVersion(t, context.Background(), srv.Kubeconfig, wantGitVersion) })
 
-	kubeconfig := filepath.Join(dir, "admin.kubeconfig")
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err != nil {
-			return false, nil
-		}
-		_, err = kubernetes.NewForConfigOrDie(cfg).Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err == nil, nil
-	})
-	require.NoError(t, err, "server not ready; log:\n%s", log.String())
-	t.Run("version", func(t *testing.T) { checkVersion(t, context.Background(), kubeconfig, wantGitVersion) })
-
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	// Stop sends SIGTERM and kills only after serverproc.StopGrace, which
+	// shows up as a non-zero exit.
 	start := time.Now()
-	select {
-	case err := <-exited:
-		require.NoError(t, err, "exit status; log:\n%s", log.String())
-	case <-time.After(time.Minute):
-		t.Fatalf("no exit a minute after SIGTERM; log:\n%s", log.String())
-	}
+	srv.Stop()
+	require.NoError(t, srv.ExitErr(), "exit status after SIGTERM; log:\n%s", srv.LogTail(40))
 	took := time.Since(start)
-	out := log.String()
+	data, err := os.ReadFile(srv.Log())
+	require.NoError(t, err)
+	out := string(data)
 	t.Logf("exited %v after SIGTERM", took.Round(10*time.Millisecond))
 
 	assert.Empty(t, linesContaining(out, "connection refused"), "something dialled etcd after it was closed")
