@@ -90,8 +90,8 @@ bench-series: ## kube-apiserver with the whole series vs v1.37.2 (binaries from 
 		-runs $(or $(BENCH_RUNS),5) -work $(BENCH_SERIES)/work -md reports/bench-series.md -json reports/bench-series.json
 
 .PHONY: test-unit
-test-unit: tree ## Unit tests of the series tooling (synthetic trees and the pinned tree)
-	go test ./internal/... ./cmd/series/... ./cmd/prove/...
+test-unit: tree ## Unit tests of the series tooling, prove, the process and env helpers, dupcode (synthetic trees and the pinned tree)
+	go test ./internal/... ./cmd/series/... ./cmd/prove/... ./cmd/dupcode/...
 
 # Each part of the project (mk/<part>.mk) brings a test-<part> target.
 -include mk/*.mk

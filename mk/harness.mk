@@ -45,7 +45,7 @@ harness: $(if $(HARNESS_TREE),harness-treemod) ## Build minimal-apiserver, the e
 .PHONY: test-harness
 test-harness: harness ## Test server/ and run the scenario (client-go + kubectl) on embedded etcd and kine/SQLite; bad input; kill -9 durability
 	@rm -rf $(OUTPUT)/scenario
-	$(HARNESS_ENV) $(HARNESS_TEST) -count=1 -timeout 30m ./server/... ./scenario/...
+	$(HARNESS_ENV) $(HARNESS_TEST) -count=1 -timeout 30m ./server/... ./cmd/minimal-apiserver/... ./scenario/...
 	go run ./cmd/scenario-report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl \
 		-md $(OUTPUT)/scenario/scenario.md -json $(OUTPUT)/scenario/scenario.json
 	@cat $(OUTPUT)/scenario/scenario.md | head -20
