@@ -55,9 +55,7 @@ func TestKubeAPIServerMatchesGoList(t *testing.T) {
 			for _, p := range g.Packages {
 				got = append(got, p.Path)
 			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("package set differs from go list -deps (-go list +depgraph):\n%s", diff)
-			}
+			assert.Empty(t, cmp.Diff(want, got), "package set differs from go list -deps (-go list +depgraph)")
 			t.Logf("%s: %d k8s.io/kubernetes packages, %d in all", root, s.HeadlinePackages, s.Packages)
 		})
 	}
