@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/generic-controlplane/gcp/internal/gitx"
 	"github.com/generic-controlplane/gcp/internal/prove"
+	"github.com/generic-controlplane/gcp/internal/series/seriestest"
 )
 
 // proveCmd runs the command in-process and returns exit code and output.
@@ -76,32 +76,13 @@ func TestOutsideRepository(t *testing.T) {
 	assert.Contains(t, stderr, "prove: no k/k tree at "+missing)
 }
 
-// synthetic makes a git tree tagged with the pin, which is a Go workspace
-// but not Kubernetes, and a patches folder listing series; it returns their
-// parent.
+// synthetic makes a series layout whose tree is a Go workspace but not
+// Kubernetes; it returns the parent of patches/ and tree/.
 func synthetic(t *testing.T, seriesFile string) string {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(rel, content string) {
-		p := filepath.Join(dir, rel)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
-	write("patches/BASE", "k8s.io/kubernetes v1.37.2\n")
-	write("patches/series", "# test series\n"+seriesFile)
-	write("tree/go.mod", "module k8s.io/kubernetes\n\ngo 1.26\n")
-	write("tree/go.work", "go 1.26\n\nuse .\n")
-	repo := gitx.Repo{Dir: filepath.Join(dir, "tree"), Env: []string{
-		"GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
-		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com",
-	}}
-	for _, args := range [][]string{
-		{"init", "--quiet"}, {"add", "-A"}, {"commit", "--quiet", "-m", "upstream"}, {"tag", "v1.37.2"},
-	} {
-		_, err := repo.Run(context.Background(), args...)
-		require.NoError(t, err)
-	}
-	return dir
+	return seriestest.Synthetic(t, seriesFile, map[string]string{
+		"go.mod":  "module k8s.io/kubernetes\n\ngo 1.26\n",
+		"go.work": "go 1.26\n\nuse .\n",
+	})
 }
 
 // TestNotGreen proves a series on a tree that builds nothing and whose one

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/generic-controlplane/gcp/internal/gitx"
+	"github.com/generic-controlplane/gcp/internal/series/seriestest"
 )
 
 // seriesCmd runs the command in-process and returns exit code and output.
@@ -88,30 +88,10 @@ func TestOutsideRepository(t *testing.T) {
 	assert.Contains(t, stderr, "make tree")
 }
 
-// synthetic makes a git tree tagged with the pin and a patches folder whose
-// series file lists series (one name a line); it returns their parent.
+// synthetic makes a series layout with a one-file tree; it returns the
+// parent of patches/ and tree/.
 func synthetic(t *testing.T, seriesFile string) string {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(rel, content string) {
-		p := filepath.Join(dir, rel)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
-	write("patches/BASE", "k8s.io/kubernetes v1.37.2\n")
-	write("patches/series", "# test series\n"+seriesFile)
-	write("tree/README.md", "upstream\n")
-	repo := gitx.Repo{Dir: filepath.Join(dir, "tree"), Env: []string{
-		"GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
-		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com",
-	}}
-	for _, args := range [][]string{
-		{"init", "--quiet"}, {"add", "-A"}, {"commit", "--quiet", "-m", "upstream"}, {"tag", "v1.37.2"},
-	} {
-		_, err := repo.Run(context.Background(), args...)
-		require.NoError(t, err)
-	}
-	return dir
+	return seriestest.Synthetic(t, seriesFile, map[string]string{"README.md": "upstream\n"})
 }
 
 func TestCheckExitCodes(t *testing.T) {
