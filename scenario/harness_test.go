@@ -184,7 +184,7 @@ func TestScenarioMinimalDefaults(t *testing.T) {
 	want["inline-admission"], want["middleware"] = Skip, Skip
 	want["apiservice-aggregation"] = Pass // --service-endpoint maps the Service to the aggregated server
 	check(t, res, want, map[string]string{"crud": "namespaces,configmaps,secrets,serviceaccounts,events,events.events.k8s.io,leases.coordination.k8s.io,roles",
-		"apiservice-aggregation": "answered discovery"})
+		"apiservice-aggregation": "APIService Available and its group served through the aggregator"})
 }
 
 // runExpectFail runs bin and expects a non-zero exit with msg on stderr.

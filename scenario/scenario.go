@@ -19,8 +19,10 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
@@ -555,6 +557,18 @@ func shorten(s string) string {
 	return s
 }
 
+// nsDeletionTimeout is how long a namespace holding a few objects may take to
+// be deleted. The namespace controller waits 5 s before it acts
+// (pkg/controller/namespace), so 10 s leaves it 5 s to empty the namespace.
+const nsDeletionTimeout = 10 * time.Second
+
+// nsDeletion deletes a namespace holding a configmap and, when the
+// crd-two-versions step left its CRD, a custom resource, with
+// `kubectl delete namespace --wait` (client-go without kubectl), and checks
+// that the namespace and its content are gone within nsDeletionTimeout.
+// Deletion needs a namespace controller to remove the "kubernetes" finalizer:
+// kube-controller-manager in a cluster, an in-process one in a generic
+// control plane.
 func (r *runner) nsDeletion(ctx context.Context) (Status, string) {
 	if !r.served("", "namespaces") {
 		return Skip, "namespaces not served"
@@ -564,30 +578,89 @@ func (r *runner) nsDeletion(ctx context.Context) (Status, string) {
 	if _, err := nc.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return Fail, err.Error()
 	}
-	if err := nc.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
-		return Fail, "delete: " + err.Error()
+	var inside []string
+	if r.served("", "configmaps") {
+		if _, err := r.kube.CoreV1().ConfigMaps(name).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "inside"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return Fail, "create configmap: " + err.Error()
+		}
+		inside = append(inside, "a configmap")
 	}
-	// Observe for a while: deletion needs a namespace controller to remove
-	// the "kubernetes" finalizer (kube-controller-manager in a full cluster).
-	var last *corev1.Namespace
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
-		ns, err := nc.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			last = nil
-			return true, nil
+	widgets := r.dyn.Resource(schema.GroupVersionResource{Group: "scenario.example.com", Version: "v1", Resource: "widgets"}).Namespace(name)
+	widget := &unstructured.Unstructured{Object: obj("scenario.example.com/v1", "Widget", "inside", map[string]any{"spec": map[string]any{"size": int64(1)}})}
+	haveWidget := false
+	if _, err := widgets.Create(ctx, widget, metav1.CreateOptions{}); err == nil || apierrors.IsAlreadyExists(err) {
+		haveWidget = true
+		inside = append(inside, "a custom resource")
+	}
+
+	start := time.Now()
+	var how string
+	var delErr error
+	if r.t.Kubectl != "" {
+		how = "kubectl delete namespace --wait"
+		var out string
+		out, delErr = r.kubectl(ctx, "", "delete", "namespace", name, "--wait", fmt.Sprintf("--timeout=%s", nsDeletionTimeout))
+		if delErr != nil {
+			delErr = fmt.Errorf("%v: %s", delErr, strings.TrimSpace(out))
 		}
-		if err == nil {
-			last = ns
+	} else {
+		how = "client-go delete and poll"
+		if delErr = nc.Delete(ctx, name, metav1.DeleteOptions{}); delErr == nil {
+			delErr = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, nsDeletionTimeout, true, func(ctx context.Context) (bool, error) {
+				_, err := nc.Get(ctx, name, metav1.GetOptions{})
+				return apierrors.IsNotFound(err), nil
+			})
 		}
-		return false, nil
-	})
+	}
+	took := time.Since(start).Seconds()
+	ns, err := nc.Get(ctx, name, metav1.GetOptions{})
 	if err == nil {
-		return Pass, "namespace deleted"
+		return Fail, fmt.Sprintf("%s: after %.1fs still phase=%s finalizers=%v conditions=%s (%v)", how, took, ns.Status.Phase, ns.Spec.Finalizers, nsConditions(ns), shorten(fmt.Sprint(delErr)))
 	}
-	if last != nil {
-		return Fail, fmt.Sprintf("after 15s still phase=%s finalizers=%v (no namespace controller removes the %q finalizer)", last.Status.Phase, last.Spec.Finalizers, corev1.FinalizerKubernetes)
+	if !apierrors.IsNotFound(err) {
+		return Fail, "get after delete: " + err.Error()
 	}
-	return Fail, err.Error()
+	if delErr != nil {
+		return Fail, fmt.Sprintf("%s failed after %.1fs although the namespace is gone: %v", how, took, shorten(delErr.Error()))
+	}
+	// The namespace is gone: nothing may be left in it (its content would
+	// come back with a namespace of the same name).
+	if r.served("", "configmaps") {
+		if l, err := r.kube.CoreV1().ConfigMaps(name).List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) > 0 {
+			return Fail, "configmaps left in the deleted namespace: " + left(l, err)
+		}
+	}
+	if haveWidget {
+		if l, err := widgets.List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) > 0 {
+			return Fail, "widgets left in the deleted namespace: " + left(l, err)
+		}
+	}
+	what := "an empty namespace"
+	if len(inside) > 0 {
+		what = "a namespace holding " + strings.Join(inside, " and ")
+	}
+	return Pass, fmt.Sprintf("%s deleted %s in %.1fs (limit %s); its content is gone", how, what, took, nsDeletionTimeout)
+}
+
+func nsConditions(ns *corev1.Namespace) string {
+	var out []string
+	for _, c := range ns.Status.Conditions {
+		if c.Status == corev1.ConditionTrue {
+			out = append(out, string(c.Type)+": "+c.Message)
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return shorten(strings.Join(out, "; "))
+}
+
+// left describes what a List of a deleted namespace's content returned.
+func left(list runtime.Object, err error) string {
+	if err != nil {
+		return "list: " + err.Error()
+	}
+	return fmt.Sprintf("%d remaining", meta.LenList(list))
 }
 
 // apiService registers an APIService for a group served by a tiny in-process
@@ -619,21 +692,35 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 		return Fail, "create APIService: " + err.Error()
 	}
 	defer r.dyn.Resource(gvr).Delete(context.Background(), name, metav1.DeleteOptions{})
+	// Pass needs both: the APIService is Available (the availability
+	// controller reached the backend) and its group is served through the
+	// aggregator (the proxy reached it).
 	var lastErr error
 	var cond string
+	available := false
 	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
 		u, err := r.dyn.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
 		if err == nil {
 			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 			b, _ := json.Marshal(conds)
 			cond = string(b)
+			available = false
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				if m["type"] == "Available" && m["status"] == "True" {
+					available = true
+				}
+			}
 		}
 		res, err := r.kube.Discovery().ServerResourcesForGroupVersion("demo.scenario.example.com/v1")
 		lastErr = err
-		return err == nil && len(res.APIResources) > 0, nil
+		return available && err == nil && len(res.APIResources) > 0, nil
 	})
 	if err == nil {
-		return Pass, fmt.Sprintf("aggregated group discovered through the aggregator (service scenario/demo -> %s:%d); conditions=%s", host, port, shorten(cond))
+		return Pass, fmt.Sprintf("APIService Available and its group served through the aggregator (service scenario/demo -> %s:%d)", host, port)
+	}
+	if lastErr == nil {
+		return Fail, fmt.Sprintf("group served through the aggregator, but the APIService is not Available after 15s; conditions=%s", shorten(cond))
 	}
 	return Fail, fmt.Sprintf("group not reachable through the aggregator after 15s: %v; conditions=%s", shorten(fmt.Sprint(lastErr)), shorten(cond))
 }

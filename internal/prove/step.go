@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -379,10 +381,15 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 	defer os.RemoveAll(dir)
 	for _, root := range []string{KubeAPIServer, GenericSample} {
 		var after func(*serverproc.Server, string)
+		var args []string
 		if root == GenericSample && r.cfg.Scenario {
-			after = func(srv *serverproc.Server, dir string) { r.runScenario(ctx, s, srv, dir, binaries[Kubectl]) }
+			target := scenario.Target{Name: "generic-sample", Kubectl: binaries[Kubectl]}
+			if addr, arg, ok := serviceEndpointArg(ctx, binaries[root]); ok {
+				target.AggregatedAddr, args = addr, []string{arg}
+			}
+			after = func(srv *serverproc.Server, dir string) { r.runScenario(ctx, s, srv, target) }
 		}
-		rt, surface := r.runOne(ctx, filepath.Join(dir, filepath.Base(binaries[root])), binaries[root], root == KubeAPIServer, after)
+		rt, surface := r.runOne(ctx, filepath.Join(dir, filepath.Base(binaries[root])), binaries[root], args, root == KubeAPIServer, after)
 		if root == GenericSample {
 			s.Sample = rt
 			continue
@@ -412,7 +419,7 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 // runOne starts binary on a fresh etcd and measures it. With observe (for
 // kube-apiserver) it records the whole surface a reviewer looks at;
 // otherwise only what discovery serves.
-func (r *runner) runOne(ctx context.Context, dir, binary string, observe bool, after func(*serverproc.Server, string)) (*Runtime, Surface) {
+func (r *runner) runOne(ctx context.Context, dir, binary string, args []string, observe bool, after func(*serverproc.Server, string)) (*Runtime, Surface) {
 	rt := &Runtime{}
 	e, err := etcdrun.Start(dir, "prove")
 	if err != nil {
@@ -421,7 +428,7 @@ func (r *runner) runOne(ctx context.Context, dir, binary string, observe bool, a
 	}
 	defer e.Stop()
 	r.logf("starting %s", filepath.Base(binary))
-	srv, err := serverproc.StartAPIServer(ctx, serverproc.APIServer{Binary: binary, Dir: dir, EtcdServers: e.Endpoint})
+	srv, err := serverproc.StartAPIServer(ctx, serverproc.APIServer{Binary: binary, Dir: dir, EtcdServers: e.Endpoint, Args: args})
 	if err != nil {
 		rt.Error = err.Error()
 		return rt, nil
@@ -456,10 +463,10 @@ func (r *runner) runOne(ctx context.Context, dir, binary string, observe bool, a
 // runScenario runs the harness scenario against a started server and records
 // which steps passed; a step that passed on the baseline and does not now
 // is a problem.
-func (r *runner) runScenario(ctx context.Context, s *Step, srv *serverproc.Server, dir, kubectl string) {
-	kubeconfig := srv.Kubeconfig
+func (r *runner) runScenario(ctx context.Context, s *Step, srv *serverproc.Server, target scenario.Target) {
+	target.Kubeconfig = srv.Kubeconfig
 	r.logf("running the scenario against the generic sample (client-go, kubectl)")
-	results := scenario.Run(ctx, scenario.Target{Name: "generic-sample", Kubeconfig: kubeconfig, Kubectl: kubectl})
+	results := scenario.Run(ctx, target)
 	res := &ScenarioResult{Server: "upstream generic sample built from this prefix", Total: len(results), Results: results}
 	for _, x := range results {
 		if x.Status == scenario.Pass {
@@ -487,4 +494,23 @@ func tailLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// serviceEndpointArg returns, when the sample binary has the
+// --service-endpoints flag (from the patch of the series that adds it on), a
+// free loopback address for the scenario's aggregated API server and the flag
+// that resolves the scenario's service reference (scenario/demo) to it.
+// Earlier prefixes have no way to reach a backend without a Service, and get
+// no flag.
+func serviceEndpointArg(ctx context.Context, binary string) (addr, arg string, ok bool) {
+	help, _ := exec.CommandContext(ctx, binary, "--help").CombinedOutput()
+	if !strings.Contains(string(help), "--service-endpoints") {
+		return "", "", false
+	}
+	port, err := serverproc.FreePort()
+	if err != nil {
+		return "", "", false
+	}
+	addr = "127.0.0.1:" + strconv.Itoa(port)
+	return addr, "--service-endpoints=scenario/demo=" + addr, true
 }
