@@ -110,6 +110,7 @@ var fullWant = map[string]Status{
 	"inline-admission": Pass, "middleware": Pass, "rbac-deny-then-allow": Pass,
 	// Known generic control plane behaviour, asserted so a change is noticed:
 	"namespace-deletion":     Fail, // stays Terminating: nothing removes the "kubernetes" finalizer
+	"garbage-collection":     Fail, // no garbage collector deletes the dependents of a deleted owner
 	"apiservice-aggregation": Fail, // no Services/Endpoints to resolve the APIService backend
 }
 
@@ -164,7 +165,7 @@ func TestScenarioCRDOnly(t *testing.T) {
 	saveResults(t, "example-crdonly", res)
 	check(t, res, map[string]Status{
 		"discovery": Pass, "crud": Skip, "kubectl-ssa-conflict": Skip, "watch": Skip, "crd-two-versions": Pass,
-		"inline-admission": Skip, "middleware": Skip, "rbac-deny-then-allow": Skip, "namespace-deletion": Skip,
+		"inline-admission": Skip, "middleware": Skip, "rbac-deny-then-allow": Skip, "namespace-deletion": Skip, "garbage-collection": Skip,
 		"apiservice-aggregation": Fail,
 	}, map[string]string{"crd-two-versions": "created at v1, read at v1 and v1alpha1 (client-go and kubectl)"})
 }

@@ -77,7 +77,7 @@ type runner struct {
 
 // Steps in order.
 var Steps = []string{"discovery", "crud", "kubectl-ssa-conflict", "watch", "crd-two-versions",
-	"inline-admission", "middleware", "rbac-deny-then-allow", "namespace-deletion", "apiservice-aggregation"}
+	"inline-admission", "middleware", "rbac-deny-then-allow", "namespace-deletion", "garbage-collection", "apiservice-aggregation"}
 
 // Run executes all steps. It never returns early: each step records its own result.
 func Run(ctx context.Context, t Target) []Result {
@@ -105,6 +105,7 @@ func Run(ctx context.Context, t Target) []Result {
 		"middleware":             r.middleware,
 		"rbac-deny-then-allow":   r.rbac,
 		"namespace-deletion":     r.nsDeletion,
+		"garbage-collection":     r.garbageCollection,
 		"apiservice-aggregation": r.apiService,
 	}
 	for _, s := range Steps {
@@ -661,6 +662,134 @@ func left(list runtime.Object, err error) string {
 		return "list: " + err.Error()
 	}
 	return fmt.Sprintf("%d remaining", meta.LenList(list))
+}
+
+const (
+	// gcTimeout is how long the garbage collector may take to delete the
+	// dependents of a deleted owner; it acts on watch events, within a
+	// second or two on an idle server.
+	gcTimeout = 10 * time.Second
+	// gcNewResourceTimeout is how long it may take for a custom resource
+	// whose CRD is new: a garbage collector finds new resources when it
+	// rediscovers them, every 30 s in kube-controller-manager.
+	gcNewResourceTimeout = 45 * time.Second
+)
+
+// garbageCollection deletes the owner of a configmap and (when the
+// crd-two-versions step left its CRD) a custom resource with kubectl, which
+// deletes in the background, and checks that the dependents are deleted;
+// then it deletes another owner in the foreground with client-go and checks
+// that the owner goes once its dependent has gone. Both need a garbage
+// collector: kube-controller-manager's in a cluster, an in-process one in a
+// generic control plane.
+func (r *runner) garbageCollection(ctx context.Context) (Status, string) {
+	if !r.served("", "configmaps") {
+		return Skip, "configmaps not served"
+	}
+	if err := r.ensureNS(ctx, r.ns); err != nil {
+		return Fail, err.Error()
+	}
+	cms := r.kube.CoreV1().ConfigMaps(r.ns)
+	widgets := r.dyn.Resource(schema.GroupVersionResource{Group: "scenario.example.com", Version: "v1", Resource: "widgets"}).Namespace(r.ns)
+	// owned creates an owner configmap and its dependents; it returns
+	// functions telling whether each dependent is gone.
+	owned := func(prefix string) (map[string]func() bool, error) {
+		for _, n := range []string{prefix + "-owner", prefix + "-dependent"} {
+			_ = cms.Delete(ctx, n, metav1.DeleteOptions{})
+			_ = widgets.Delete(ctx, n, metav1.DeleteOptions{})
+		}
+		owner, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: prefix + "-owner"}}, metav1.CreateOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("create owner: %w", err)
+		}
+		refs := []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID}}
+		name := prefix + "-dependent"
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, OwnerReferences: refs}}, metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("create dependent: %w", err)
+		}
+		gone := map[string]func() bool{"configmap": func() bool {
+			_, err := cms.Get(ctx, name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}}
+		w := &unstructured.Unstructured{Object: obj("scenario.example.com/v1", "Widget", name, map[string]any{"spec": map[string]any{"size": int64(1)}})}
+		w.SetOwnerReferences(refs)
+		if _, err := widgets.Create(ctx, w, metav1.CreateOptions{}); err == nil {
+			gone["custom resource"] = func() bool {
+				_, err := widgets.Get(ctx, name, metav1.GetOptions{})
+				return apierrors.IsNotFound(err)
+			}
+		}
+		return gone, nil
+	}
+	allGone := func(gone map[string]func() bool) (bool, []string) {
+		var left []string
+		for what, g := range gone {
+			if !g() {
+				left = append(left, what)
+			}
+		}
+		sort.Strings(left)
+		return len(left) == 0, left
+	}
+	waitGone := func(timeout time.Duration, cond func() (bool, []string)) (float64, []string, bool) {
+		start := time.Now()
+		var left []string
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+			var ok bool
+			ok, left = cond()
+			return ok, nil
+		})
+		return time.Since(start).Seconds(), left, err == nil
+	}
+
+	background, err := owned("gc-background")
+	if err != nil {
+		return Fail, err.Error()
+	}
+	how := "client-go delete"
+	deleted := time.Now()
+	if r.t.Kubectl != "" {
+		how = "kubectl delete"
+		if out, err := r.kubectl(ctx, "", "delete", "configmap", "gc-background-owner", "-n", r.ns); err != nil {
+			return Fail, "kubectl delete owner: " + shorten(out)
+		}
+	} else if err := cms.Delete(ctx, "gc-background-owner", metav1.DeleteOptions{}); err != nil {
+		return Fail, "delete owner: " + err.Error()
+	}
+	// The configmap first, with the short timeout: a server without a
+	// garbage collector fails here, without waiting for a resync.
+	took, _, ok := waitGone(gcTimeout, func() (bool, []string) { return background["configmap"](), nil })
+	if !ok {
+		return Fail, fmt.Sprintf("%s of the owner: after %.1fs the dependent configmap still exists (no garbage collector deletes dependents)", how, took)
+	}
+	_, left, ok := waitGone(gcNewResourceTimeout, func() (bool, []string) { return allGone(background) })
+	took = time.Since(deleted).Seconds()
+	if !ok {
+		return Fail, fmt.Sprintf("%s of the owner: after %.1fs the dependent %s still exist", how, took, strings.Join(left, " and "))
+	}
+	kinds := make([]string, 0, len(background))
+	for k := range background {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+
+	foreground, err := owned("gc-foreground")
+	if err != nil {
+		return Fail, err.Error()
+	}
+	policy := metav1.DeletePropagationForeground
+	if err := cms.Delete(ctx, "gc-foreground-owner", metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil {
+		return Fail, "foreground delete of the owner: " + err.Error()
+	}
+	foreground["owner"] = func() bool {
+		_, err := cms.Get(ctx, "gc-foreground-owner", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}
+	fgTook, left, ok := waitGone(gcTimeout, func() (bool, []string) { return allGone(foreground) })
+	if !ok {
+		return Fail, fmt.Sprintf("foreground deletion: after %.1fs still there: %s", fgTook, strings.Join(left, ", "))
+	}
+	return Pass, fmt.Sprintf("%s of an owner deleted its dependent %s in %.1fs (a custom resource of a new CRD waits for the garbage collector's next discovery); foreground deletion finished in %.1fs", how, strings.Join(kinds, " and "), took, fgTook)
 }
 
 // apiService registers an APIService for a group served by a tiny in-process
