@@ -792,6 +792,11 @@ func (r *runner) garbageCollection(ctx context.Context) (Status, string) {
 	return Pass, fmt.Sprintf("%s of an owner deleted its dependent %s in %.1fs (a custom resource of a new CRD waits for the garbage collector's next discovery); foreground deletion finished in %.1fs", how, strings.Join(kinds, " and "), took, fgTook)
 }
 
+// apiServiceTimeout is how long an APIService may take to become Available
+// and its group to be served: the availability controller probes a new
+// APIService at once, and the aggregator serves it when it is Available.
+const apiServiceTimeout = 10 * time.Second
+
 // apiService registers an APIService for a group served by a tiny in-process
 // HTTPS server and checks whether the group shows up in discovery and proxies.
 func (r *runner) apiService(ctx context.Context) (Status, string) {
@@ -827,7 +832,7 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 	var lastErr error
 	var cond string
 	available := false
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, apiServiceTimeout, true, func(ctx context.Context) (bool, error) {
 		u, err := r.dyn.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
 		if err == nil {
 			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
@@ -849,7 +854,7 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 		return Pass, fmt.Sprintf("APIService Available and its group served through the aggregator (service scenario/demo -> %s:%d)", host, port)
 	}
 	if lastErr == nil {
-		return Fail, fmt.Sprintf("group served through the aggregator, but the APIService is not Available after 15s; conditions=%s", shorten(cond))
+		return Fail, fmt.Sprintf("group served through the aggregator, but the APIService is not Available after %s; conditions=%s", apiServiceTimeout, shorten(cond))
 	}
-	return Fail, fmt.Sprintf("group not reachable through the aggregator after 15s: %v; conditions=%s", shorten(fmt.Sprint(lastErr)), shorten(cond))
+	return Fail, fmt.Sprintf("group not reachable through the aggregator after %s: %v; conditions=%s", apiServiceTimeout, shorten(fmt.Sprint(lastErr)), shorten(cond))
 }

@@ -56,7 +56,7 @@ func TestSuitesFor(t *testing.T) {
 		}
 		return out
 	}
-	fast := []string{"generic"}
+	fast := []string{"startup"}
 	assert.Equal(t, fast, names(suitesFor(IntegrationFull, false)))
 	assert.Len(t, suitesFor(IntegrationFull, true), len(Suites), "the last step runs the tip suites too")
 	assert.Equal(t, fast, names(suitesFor(IntegrationFast, true)))
