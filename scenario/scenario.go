@@ -491,25 +491,52 @@ func (r *runner) admission(ctx context.Context) (Status, string) {
 	return Pass, "403: " + err.Error()
 }
 
+// middleware checks that the server's middleware runs on requests to every
+// server of the chain: a built-in resource (the native API server), a custom
+// resource of the crd-two-versions step (apiextensions) and /apis (the
+// aggregator). The apiservice-aggregation step checks an aggregated request.
 func (r *runner) middleware(ctx context.Context) (Status, string) {
 	if r.t.MiddlewareHeader == "" {
 		return Skip, "server has no middleware"
 	}
+	paths := []string{"/apis"}
+	if r.served("", "configmaps") {
+		paths = append(paths, "/api/v1/namespaces/"+r.ns+"/configmaps")
+	}
+	if _, err := r.ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "widgets.scenario.example.com", metav1.GetOptions{}); err == nil {
+		paths = append(paths, "/apis/scenario.example.com/v1/namespaces/"+r.ns+"/widgets")
+	}
+	var seen []string
+	for _, path := range paths {
+		v, err := r.middlewareHeader(ctx, path)
+		if err != nil {
+			return Fail, fmt.Sprintf("GET %s: %v", path, err)
+		}
+		if v == "" {
+			return Fail, fmt.Sprintf("header %s missing on GET %s", r.t.MiddlewareHeader, path)
+		}
+		seen = append(seen, path)
+	}
+	return Pass, fmt.Sprintf("%s set on GET %s", r.t.MiddlewareHeader, strings.Join(seen, ", "))
+}
+
+// middlewareHeader returns the value of the middleware's header on a GET of
+// path.
+func (r *runner) middlewareHeader(ctx context.Context, path string) (string, error) {
 	rt, err := rest.TransportFor(r.cfg)
 	if err != nil {
-		return Fail, err.Error()
+		return "", err
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.Host+"/api/v1/namespaces/"+r.ns+"/configmaps", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.Host+path, nil)
+	if err != nil {
+		return "", err
+	}
 	resp, err := (&http.Client{Transport: rt}).Do(req)
 	if err != nil {
-		return Fail, err.Error()
+		return "", err
 	}
 	resp.Body.Close()
-	if v := resp.Header.Get(r.t.MiddlewareHeader); v == "" {
-		return Fail, "header " + r.t.MiddlewareHeader + " missing"
-	} else {
-		return Pass, r.t.MiddlewareHeader + ": " + v
-	}
+	return resp.Header.Get(r.t.MiddlewareHeader), nil
 }
 
 func (r *runner) rbac(ctx context.Context) (Status, string) {
@@ -851,7 +878,17 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 		return available && err == nil && len(res.APIResources) > 0, nil
 	})
 	if err == nil {
-		return Pass, fmt.Sprintf("APIService Available and its group served through the aggregator (service scenario/demo -> %s:%d)", host, port)
+		reason := fmt.Sprintf("APIService Available and its group served through the aggregator (service scenario/demo -> %s:%d)", host, port)
+		if r.t.MiddlewareHeader != "" {
+			// The aggregator proxies this request to the backend; the
+			// middleware wraps the aggregator, so it runs on it too.
+			v, err := r.middlewareHeader(ctx, "/apis/demo.scenario.example.com/v1")
+			if err != nil || v == "" {
+				return Fail, fmt.Sprintf("%s, but the middleware header %s is missing on the aggregated request (%v)", reason, r.t.MiddlewareHeader, err)
+			}
+			reason += "; middleware ran on the aggregated request"
+		}
+		return Pass, reason
 	}
 	if lastErr == nil {
 		return Fail, fmt.Sprintf("group served through the aggregator, but the APIService is not Available after %s; conditions=%s", apiServiceTimeout, shorten(cond))
