@@ -45,6 +45,8 @@ func TestTouchedPackages(t *testing.T) {
 	write("pkg/a/testdata/t.go", "package t\n")
 	write("staging/src/k8s.io/apiserver/pkg/x/x.go", "package x\n\nvar X int\n")
 	write("docs/README.md", "not go\n")
+	write("test/integration/controlplane/generic_test.go", "package controlplane\n")
+	write("test/e2e/framework/f.go", "package framework\n")
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "pkg/gone")))
 	run("add", "-A")
 	run("commit", "-qm", "patch")
@@ -52,7 +54,7 @@ func TestTouchedPackages(t *testing.T) {
 	pkgs, err := touchedPackages(ctx, dir, "v1.0.0")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"./pkg/a", "./staging/src/k8s.io/apiserver/pkg/x"}, pkgs,
-		"test files count, testdata and deleted packages do not, non-Go files do not")
+		"test files count, testdata and deleted packages do not, non-Go files do not, integration and e2e tests do not (the integration suites run them)")
 }
 
 func TestMarkdownMarksFailures(t *testing.T) {
@@ -108,4 +110,23 @@ func TestMarkdownShowsSurfaceIntegrationAndStaticChecks(t *testing.T) {
 	assert.Contains(t, md, "- 1: patch 0001-a.patch: undeclared kube-apiserver change: validating admission order: A,B -&gt; B,A")
 	assert.Contains(t, md, "Failed: p.TestNew")
 	assert.Contains(t, md, "Not gofmt-clean: pkg/a/a.go")
+}
+
+func TestServiceEndpointArgOnlyWhenTheSampleHasTheFlag(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, help string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\necho '"+help+"'\n"), 0o755))
+		return p
+	}
+	with := script("with", "      --service-endpoints mapStringString   Comma-separated ...")
+	without := script("without", "      --secure-port int")
+
+	addr, arg, ok := serviceEndpointArg(context.Background(), with)
+	require.True(t, ok)
+	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, addr)
+	assert.Equal(t, "--service-endpoints=scenario/demo="+addr, arg)
+
+	_, _, ok = serviceEndpointArg(context.Background(), without)
+	assert.False(t, ok, "a sample without --service-endpoints gets no flag")
 }
