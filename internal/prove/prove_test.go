@@ -2,6 +2,7 @@ package prove
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/generic-controlplane/gcp/internal/gitx"
+	"github.com/generic-controlplane/gcp/scenario"
 )
 
 // newTestRepo makes a scratch git repository: its directory, a function
@@ -129,4 +131,23 @@ func TestServiceEndpointArgOnlyWhenTheSampleHasTheFlag(t *testing.T) {
 
 	_, _, ok = serviceEndpointArg(context.Background(), without)
 	assert.False(t, ok, "a sample without --service-endpoints gets no flag")
+}
+
+func TestScenarioProgressNamesThePrefixFromWhichAStepPasses(t *testing.T) {
+	step := func(i int, gc, ns scenario.Status) *Step {
+		return &Step{Index: i, Subject: fmt.Sprintf("UPSTREAM: <carry>: controlplane: p%d", i), Applies: true, Builds: true,
+			Scenario: &ScenarioResult{Results: []scenario.Result{{Step: "garbage-collection", Status: gc}, {Step: "namespace-deletion", Status: ns, Reason: "still Terminating"}}}}
+	}
+	res := &Result{Pin: "v1.37.2", Steps: []*Step{
+		step(0, scenario.Fail, scenario.Fail),
+		step(1, scenario.Fail, scenario.Fail),
+		step(2, scenario.Pass, scenario.Fail),
+		step(3, scenario.Fail, scenario.Fail), // passed at 2, not at 3: it passes from 4
+		step(4, scenario.Pass, scenario.Fail),
+		step(5, scenario.Pass, scenario.Fail),
+	}}
+	var b strings.Builder
+	writeScenarioProgress(&b, res)
+	assert.Contains(t, b.String(), "| garbage-collection | fail | 4. UPSTREAM: &lt;carry&gt;: controlplane: p4 | pass |")
+	assert.Contains(t, b.String(), "| namespace-deletion | fail | – | fail | still Terminating |")
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/generic-controlplane/gcp/scenario"
 )
 
 // Where reports go. A run writes into DefaultReportDir, under the
@@ -84,6 +86,7 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		fmt.Fprintf(&b, "| – | %s | not reached | | | | | | | | | | | | |\n", mdEscape(n))
 	}
 
+	writeScenarioProgress(&b, res)
 	writeSurfaceTable(&b, res)
 	writeChecksTable(&b, res)
 	writeProblems(&b, res)
@@ -224,4 +227,58 @@ func seconds(rt *Runtime) string {
 
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// writeScenarioProgress writes, for every scenario step, its status on the
+// baseline, the first prefix from which it passes on the sample (and passes
+// at every later prefix), and its status and detail at the last step.
+func writeScenarioProgress(b *strings.Builder, res *Result) {
+	var steps []*Step
+	for _, s := range res.Steps {
+		if s.Scenario != nil {
+			steps = append(steps, s)
+		}
+	}
+	if len(steps) == 0 {
+		return
+	}
+	last := steps[len(steps)-1]
+	status := func(s *Step, name string) scenario.Status {
+		for _, x := range s.Scenario.Results {
+			if x.Step == name {
+				return x.Status
+			}
+		}
+		return ""
+	}
+	b.WriteString("\n## Scenario on the generic sample, prefix by prefix\n\n")
+	b.WriteString("Where each step of the harness scenario starts to pass on the upstream generic sample: the first\n")
+	b.WriteString("prefix from which it passes at every later prefix (– if it does not pass at the last one).\n\n")
+	b.WriteString("| step | baseline | passes from | last prefix | detail at the last prefix |\n|---|---|---|---|---|\n")
+	for _, x := range last.Scenario.Results {
+		base := status(steps[0], x.Step)
+		if base == "" {
+			base = "–"
+		}
+		from := "–"
+		if x.Status == scenario.Pass {
+			first := last
+			for i := len(steps) - 1; i >= 0 && status(steps[i], x.Step) == scenario.Pass; i-- {
+				first = steps[i]
+			}
+			from = "baseline"
+			if first.Index > 0 {
+				from = fmt.Sprintf("%d. %s", first.Index, mdEscape(first.Subject))
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", x.Step, base, from, x.Status, mdEscape(shortReason(x.Reason)))
+	}
+}
+
+// shortReason keeps a table cell readable.
+func shortReason(s string) string {
+	if len(s) > 160 {
+		return s[:160] + "..."
+	}
+	return s
 }
