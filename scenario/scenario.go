@@ -62,6 +62,14 @@ type Target struct {
 	// AggregatedAddr is where the step's aggregated API server listens ("" = a free
 	// port); servers that can map Service scenario/demo to it may route to it.
 	AggregatedAddr string
+	// AggregatedBackend, if set, starts a real API server listening on
+	// AggregatedAddr and returns its admin kubeconfig: the
+	// apiservice-aggregation step serves demo.scenario.example.com/v1 from
+	// a CRD there, through the server under test. The backend must let the
+	// aggregator's requests in (without a front-proxy certificate they are
+	// anonymous). Unset, a minimal HTTPS handler serves the group's
+	// discovery.
+	AggregatedBackend func(ctx context.Context, addr string) (kubeconfig string, stop func(), err error)
 }
 
 type runner struct {
@@ -819,6 +827,49 @@ func (r *runner) garbageCollection(ctx context.Context) (Status, string) {
 	return Pass, fmt.Sprintf("%s of an owner deleted its dependent %s in %.1fs (a custom resource of a new CRD waits for the garbage collector's next discovery); foreground deletion finished in %.1fs", how, strings.Join(kinds, " and "), took, fgTook)
 }
 
+// startBackend starts the target's aggregated backend at addr and creates
+// the CRD of demo.scenario.example.com/v1 there.
+func (r *runner) startBackend(ctx context.Context, addr string) (func(), error) {
+	kubeconfig, stop, err := r.t.AggregatedBackend(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	crds := apiextclient.NewForConfigOrDie(cfg).ApiextensionsV1().CustomResourceDefinitions()
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "gadgets.demo.scenario.example.com"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "demo.scenario.example.com", Scope: apiextensionsv1.NamespaceScoped,
+			Names:    apiextensionsv1.CustomResourceDefinitionNames{Plural: "gadgets", Singular: "gadget", Kind: "Gadget", ListKind: "GadgetList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true, Schema: schemaProps()}},
+		},
+	}
+	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		stop()
+		return nil, fmt.Errorf("create CRD on the backend: %w", err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		c, err := crds.Get(ctx, crd.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, cond := range c.Status.Conditions {
+			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		stop()
+		return nil, fmt.Errorf("CRD not Established on the backend: %w", err)
+	}
+	return stop, nil
+}
+
 // apiServiceTimeout is how long an APIService may take to become Available
 // and its group to be served: the availability controller probes a new
 // APIService at once, and the aggregator serves it when it is Available.
@@ -834,7 +885,17 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 	if listen == "" {
 		listen = "127.0.0.1:0"
 	}
-	addr, stop, err := startAggregated(listen)
+	backend := "a minimal discovery handler"
+	var addr string
+	var stop func()
+	var err error
+	if r.t.AggregatedBackend != nil && r.t.AggregatedAddr != "" {
+		backend = "a second API server (CRD gadgets.demo.scenario.example.com)"
+		addr = r.t.AggregatedAddr
+		stop, err = r.startBackend(ctx, addr)
+	} else {
+		addr, stop, err = startAggregated(listen)
+	}
 	if err != nil {
 		return Fail, "aggregated server: " + err.Error()
 	}
@@ -878,7 +939,14 @@ func (r *runner) apiService(ctx context.Context) (Status, string) {
 		return available && err == nil && len(res.APIResources) > 0, nil
 	})
 	if err == nil {
-		reason := fmt.Sprintf("APIService Available and its group served through the aggregator (service scenario/demo -> %s:%d)", host, port)
+		reason := fmt.Sprintf("APIService Available and its group served through the aggregator by %s (service scenario/demo -> %s:%d)", backend, host, port)
+		if r.t.AggregatedBackend != nil && r.t.AggregatedAddr != "" {
+			gadgets := schema.GroupVersionResource{Group: "demo.scenario.example.com", Version: "v1", Resource: "gadgets"}
+			if _, err := r.dyn.Resource(gadgets).List(ctx, metav1.ListOptions{}); err != nil {
+				return Fail, fmt.Sprintf("%s, but listing gadgets through the aggregator failed: %v", reason, err)
+			}
+			reason += "; listed its gadgets through the aggregator"
+		}
 		if r.t.MiddlewareHeader != "" {
 			// The aggregator proxies this request to the backend; the
 			// middleware wraps the aggregator, so it runs on it too.

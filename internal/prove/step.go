@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/generic-controlplane/gcp/analysis/depgraph"
 	"github.com/generic-controlplane/gcp/internal/etcdrun"
@@ -388,14 +393,20 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 	os.RemoveAll(dir)
 	defer os.RemoveAll(dir)
 	for _, root := range []string{KubeAPIServer, GenericSample} {
-		var after func(*serverproc.Server, string)
+		var after func(srv *serverproc.Server, dir, etcd string)
 		var args []string
 		if root == GenericSample && r.cfg.Scenario {
 			target := scenario.Target{Name: "generic-sample", Kubectl: binaries[Kubectl]}
-			if addr, arg, ok := serviceEndpointArg(ctx, binaries[root]); ok {
+			addr, arg, ok := serviceEndpointArg(ctx, binaries[root])
+			if ok {
 				target.AggregatedAddr, args = addr, []string{arg}
 			}
-			after = func(srv *serverproc.Server, dir string) { r.runScenario(ctx, s, srv, target) }
+			after = func(srv *serverproc.Server, dir, etcd string) {
+				if ok {
+					target.AggregatedBackend = aggregatedBackend(binaries[root], filepath.Join(dir, "aggregated-backend"), etcd)
+				}
+				r.runScenario(ctx, s, srv, target)
+			}
 		}
 		rt, surface := r.runOne(ctx, filepath.Join(dir, filepath.Base(binaries[root])), binaries[root], args, root == KubeAPIServer, after)
 		if root == GenericSample {
@@ -427,7 +438,7 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 // runOne starts binary on a fresh etcd and measures it. With observe (for
 // kube-apiserver) it records the whole surface a reviewer looks at;
 // otherwise only what discovery serves.
-func (r *runner) runOne(ctx context.Context, dir, binary string, args []string, observe bool, after func(*serverproc.Server, string)) (*Runtime, Surface) {
+func (r *runner) runOne(ctx context.Context, dir, binary string, args []string, observe bool, after func(srv *serverproc.Server, dir, etcd string)) (*Runtime, Surface) {
 	rt := &Runtime{}
 	e, err := etcdrun.Start(dir, "prove")
 	if err != nil {
@@ -463,7 +474,7 @@ func (r *runner) runOne(ctx context.Context, dir, binary string, args []string, 
 		}
 	}
 	if after != nil {
-		after(srv, dir)
+		after(srv, dir, e.Endpoint)
 	}
 	return rt, surface
 }
@@ -521,4 +532,51 @@ func serviceEndpointArg(ctx context.Context, binary string) (addr, arg string, o
 	}
 	addr = "127.0.0.1:" + strconv.Itoa(port)
 	return addr, "--service-endpoints=scenario/demo=" + addr, true
+}
+
+// aggregatedBackend starts a second instance of the sample as the scenario's
+// aggregated API server, on the same etcd under its own prefix. The server
+// under test proxies to it without a front-proxy client certificate, so its
+// requests are anonymous: the backend allows every request.
+func aggregatedBackend(binary, dir, etcd string) func(ctx context.Context, addr string) (string, func(), error) {
+	return func(ctx context.Context, addr string) (string, func(), error) {
+		_, p, err := net.SplitHostPort(addr)
+		if err != nil {
+			return "", nil, err
+		}
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return "", nil, err
+		}
+		srv, err := serverproc.StartAPIServer(ctx, serverproc.APIServer{Binary: binary, Dir: dir, EtcdServers: etcd,
+			EtcdPrefix: "/aggregated-backend", Port: port, Args: []string{"--anonymous-auth=true"}})
+		if err != nil {
+			return "", nil, err
+		}
+		if err := allowAnonymous(ctx, srv.Kubeconfig); err != nil {
+			srv.Stop()
+			return "", nil, fmt.Errorf("aggregated backend: %w", err)
+		}
+		return srv.Kubeconfig, srv.Stop, nil
+	}
+}
+
+// allowAnonymous binds cluster-admin to system:anonymous on the server of
+// kubeconfig. (The sample refuses anonymous requests with the AlwaysAllow
+// authorizer.)
+func allowAnonymous(ctx context.Context, kubeconfig string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "scenario-aggregator-is-anonymous"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "system:anonymous"}},
+	}, metav1.CreateOptions{})
+	return err
 }

@@ -31,6 +31,8 @@ type APIServer struct {
 	// Identity sets up how the server and its admin trust each other;
 	// nil means TokenIdentity.
 	Identity Identity
+	// Port is the loopback port to listen on; 0 picks a free one.
+	Port int
 	// Args are appended to the flags StartAPIServer passes.
 	Args []string
 	// Timeout bounds the wait for /readyz (DefaultReadyTimeout if zero).
@@ -92,9 +94,12 @@ func StartAPIServer(ctx context.Context, o APIServer) (*Server, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
+	port := o.Port
+	if port == 0 {
+		var err error
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
 	}
 	url := "https://127.0.0.1:" + strconv.Itoa(port)
 	kubeconfig := filepath.Join(o.Dir, "admin.kubeconfig")
