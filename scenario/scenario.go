@@ -18,6 +18,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apiextv1client "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -427,18 +428,7 @@ func (r *runner) crdVersions(ctx context.Context) (Status, string) {
 	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
 		return Fail, "create CRD: " + err.Error()
 	}
-	if err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		c, err := crds.Get(ctx, crd.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		for _, cond := range c.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	}); err != nil {
+	if err := waitEstablished(ctx, crds, crd.Name); err != nil {
 		return Fail, "CRD not Established: " + err.Error()
 	}
 	if err := r.ensureNS(ctx, r.ns); err != nil {
@@ -852,8 +842,17 @@ func (r *runner) startBackend(ctx context.Context, addr string) (func(), error) 
 		stop()
 		return nil, fmt.Errorf("create CRD on the backend: %w", err)
 	}
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		c, err := crds.Get(ctx, crd.Name, metav1.GetOptions{})
+	if err := waitEstablished(ctx, crds, crd.Name); err != nil {
+		stop()
+		return nil, fmt.Errorf("CRD not Established on the backend: %w", err)
+	}
+	return stop, nil
+}
+
+// waitEstablished waits until the CRD name is Established, or ctx ends.
+func waitEstablished(ctx context.Context, crds apiextv1client.CustomResourceDefinitionInterface, name string) error {
+	return wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		c, err := crds.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
@@ -863,11 +862,7 @@ func (r *runner) startBackend(ctx context.Context, addr string) (func(), error) 
 			}
 		}
 		return false, nil
-	}); err != nil {
-		stop()
-		return nil, fmt.Errorf("CRD not Established on the backend: %w", err)
-	}
-	return stop, nil
+	})
 }
 
 // apiServiceTimeout is how long an APIService may take to become Available
