@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Scenario, "scenario", true, "run the harness scenario against the generic sample at each prefix (needs --runtime)")
 	fs.IntVar(&cfg.Upto, "upto", 0, "prove only the first N patches (0: all)")
 	fs.StringVar(&cfg.Integration, "integration", prove.IntegrationFull,
-		"k/k integration tests: off, fast (the per-prefix suite at every step) or full (fast, plus the tip suites at the last step)")
+		"k/k integration tests, at the last step: off, fast (the generic control plane's own tests) or full (every suite)")
 	fs.StringVar(&cfg.EtcdBinary, "etcd", "", "etcd binary for the integration tests (default: build "+prove.EtcdPackage+" into WORK/bin; run from this repository)")
 	fs.BoolVar(&cfg.Static, "static", true, "gofmt, license headers and import-boss on the files and packages the series touched")
 	// Errors are reported below, in one line naming the flag; the flag list

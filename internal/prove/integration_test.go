@@ -56,10 +56,10 @@ func TestSuitesFor(t *testing.T) {
 		}
 		return out
 	}
-	fast := []string{"startup"}
-	assert.Equal(t, fast, names(suitesFor(IntegrationFull, false)))
-	assert.Len(t, suitesFor(IntegrationFull, true), len(Suites), "the last step runs the tip suites too")
-	assert.Equal(t, fast, names(suitesFor(IntegrationFast, true)))
+	assert.Empty(t, suitesFor(IntegrationFull, false), "no suite runs before the last step")
+	assert.Len(t, suitesFor(IntegrationFull, true), len(Suites), "the last step runs every suite")
+	assert.Equal(t, []string{"generic"}, names(suitesFor(IntegrationFast, true)))
+	assert.Empty(t, suitesFor(IntegrationFast, false))
 	assert.Empty(t, suitesFor(IntegrationOff, true))
 }
 
