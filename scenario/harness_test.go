@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -137,10 +138,19 @@ func aggregatedAddr(t *testing.T) (string, string) {
 
 func TestScenarioExampleFullEmbeddedEtcd(t *testing.T) {
 	bin := binary(t, "EXAMPLE_FULL_BIN", "example-full", "./cmd/examples/full")
-	p := start(t, bin)
-	res := Run(context.Background(), fullTarget(t, p, "example-full-etcd"))
+	// With the scenario's service mapped to its aggregated server, the
+	// aggregated request goes through the middleware too.
+	addr, flag := aggregatedAddr(t)
+	p := start(t, bin, flag)
+	target := fullTarget(t, p, "example-full-etcd")
+	target.AggregatedAddr = addr
+	res := Run(context.Background(), target)
 	saveResults(t, "example-full-etcd", res)
-	check(t, res, fullWant, fullReasons)
+	want, reasons := maps.Clone(fullWant), maps.Clone(fullReasons)
+	want["apiservice-aggregation"] = Pass
+	reasons["apiservice-aggregation"] = "middleware ran on the aggregated request"
+	reasons["middleware"] = "/apis, /api/v1/namespaces/scenario/configmaps, /apis/scenario.example.com/v1/namespaces/scenario/widgets"
+	check(t, res, want, reasons)
 	// The middleware's audit line reaches the server log.
 	b, err := os.ReadFile(p.Log())
 	require.NoError(t, err)
