@@ -167,18 +167,16 @@ func copyReport(from, to, patches string, stdout io.Writer) error {
 	if err := os.MkdirAll(absTo, 0o755); err != nil {
 		return err
 	}
-	// prove.json as the run wrote it; prove.md rendered from it, so that the
-	// committed Markdown always has the current report layout and says
-	// exactly what the JSON says.
-	if err := os.WriteFile(filepath.Join(absTo, "prove.json"), data, 0o644); err != nil {
-		return err
-	}
-	var md strings.Builder
-	if err := prove.WriteMarkdown(&md, &res); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(absTo, "prove.md"), []byte(md.String()), 0o644); err != nil {
-		return err
+	// Both files as the run wrote them: prove.md shows measurements that
+	// prove.json does not keep (kube-apiserver's --help text).
+	for _, name := range prove.ReportFiles {
+		b, err := os.ReadFile(filepath.Join(absFrom, name))
+		if err != nil {
+			return fmt.Errorf("no report of a prove run in %s (%v): run make prove first", absFrom, err)
+		}
+		if err := os.WriteFile(filepath.Join(absTo, name), b, 0o644); err != nil {
+			return err
+		}
 	}
 
 	proved := 0
