@@ -133,7 +133,8 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 				c.storage.stop()
 			}
 		}()
-		s.Etcd.StorageConfig.Transport.ServerList = []string{c.storage.endpoint}
+		c.storage.configure(&s.Etcd.StorageConfig)
+		klog.Infof("%s: %s started", o.Name, c.storage.kind)
 	}
 
 	c.ControlPlaneOptions, err = s.Complete(ctx, nil, nil)

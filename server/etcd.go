@@ -2,7 +2,10 @@ package server
 
 import (
 	"fmt"
+	"path/filepath"
 	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/generic-controlplane/gcp/internal/etcdrun"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -14,12 +17,15 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// storageBackend is a running in-process storage endpoint.
+// storageBackend is a running in-process storage.
 type storageBackend struct {
-	// kind names the backend in logs ("embedded etcd", "kine").
-	kind     string
-	endpoint string
-	stop     func()
+	// kind names the backend in logs ("embedded etcd", "kine", ...).
+	kind string
+	// configure points the upstream storage config at the backend: an etcd
+	// endpoint, an injected etcd client or a registered storage type,
+	// depending on what the k/k tree offers (see storage_seams_*.go).
+	configure func(*storagebackend.Config)
+	stop      func()
 }
 
 // startStorage starts the backend o.Storage selects.
@@ -29,19 +35,25 @@ func startStorage(o *Options) (*storageBackend, error) {
 		return startEmbeddedEtcd(o.DataDir)
 	case StorageKine:
 		return startKine(o.Storage.KineDSN)
+	case StorageSQLite:
+		return startNative(filepath.Join(o.DataDir, nativeDBFile))
+	case StorageMemory:
+		return startNative("")
 	}
 	return nil, fmt.Errorf("unknown storage backend %q", o.Storage.Backend)
 }
 
 // startEmbeddedEtcd runs a single-member etcd in-process on <dataDir>/etcd,
 // listening on free loopback ports (client and peer). fsync stays on: a create
-// acknowledged by the API server survives kill -9.
+// acknowledged by the API server survives kill -9. Where the tree can inject
+// the etcd client, the API server calls etcd in-process, without gRPC.
 func startEmbeddedEtcd(dataDir string) (*storageBackend, error) {
 	e, err := etcdrun.Start(dataDir, "minimal-apiserver")
 	if err != nil {
 		return nil, err
 	}
-	return &storageBackend{kind: "embedded etcd", endpoint: e.Endpoint, stop: e.Stop}, nil
+	newClient := func() (*clientv3.Client, error) { return e.NewInProcessClient(), nil }
+	return &storageBackend{kind: "embedded etcd", configure: useEtcd(e.Endpoint, newClient), stop: e.Stop}, nil
 }
 
 // storageClients remembers the destroy function of every storage (etcd

@@ -5,7 +5,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +18,9 @@ import (
 
 const kineAvailable = true
 
-// startKine serves the etcd v3 API from kine in-process over a loopback port.
+// startKine serves the etcd v3 API from kine in-process: over an in-memory
+// connection where the tree can inject the etcd client, else over a loopback
+// port.
 // dsn is either a SQLite path (optionally with ?params) or a postgres:// DSN.
 // Only the sqlite and pgsql drivers are linked (kine's endpoint package also
 // pulls in the t4 driver, whose module is not available from the proxy).
@@ -56,7 +57,7 @@ func startKine(dsn string) (*storageBackend, error) {
 		cancel()
 		return nil, fmt.Errorf("kine: starting backend: %w", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, configure, err := listenForEtcdClients()
 	if err != nil {
 		cancel()
 		return nil, err
@@ -64,5 +65,5 @@ func startKine(dsn string) (*storageBackend, error) {
 	g := grpc.NewServer()
 	kineserver.New(backend, "http", 5*time.Second, "3.6.11").Register(g)
 	go g.Serve(l)
-	return &storageBackend{kind: "kine", endpoint: "http://" + l.Addr().String(), stop: func() { g.Stop(); cancel() }}, nil
+	return &storageBackend{kind: "kine", configure: configure, stop: func() { g.Stop(); cancel() }}, nil
 }

@@ -32,7 +32,19 @@ const (
 	StorageEtcd = "etcd"
 	// StorageKine is kine on SQLite or PostgreSQL.
 	StorageKine = "kine"
+	// StorageSQLite is the native backend (package storage/sqlite) on
+	// <DataDir>/native.db. It needs a tree with the storage seams.
+	StorageSQLite = "sqlite"
+	// StorageMemory is the native backend in memory: nothing survives a
+	// restart. It needs a tree with the storage seams.
+	StorageMemory = "memory"
 )
+
+// nativeDBFile is the native backend's database in the data dir.
+const nativeDBFile = "native.db"
+
+// StorageBackends are the valid StorageOptions.Backend values.
+var StorageBackends = []string{StorageEtcd, StorageKine, StorageSQLite, StorageMemory}
 
 // Middleware wraps the API handler. It runs after authentication and
 // authorization, so request.UserFrom(r.Context()) is set.
@@ -76,7 +88,7 @@ type Options struct {
 // used when ControlPlane.Etcd.StorageConfig.Transport.ServerList names an
 // external etcd.
 type StorageOptions struct {
-	// Backend is StorageEtcd (embedded, the default) or StorageKine.
+	// Backend is one of StorageBackends (default StorageEtcd, embedded).
 	Backend string
 	// KineDSN is a SQLite path or postgres:// DSN (default <DataDir>/kine.db).
 	KineDSN string
@@ -152,8 +164,13 @@ func (o *Options) Validate() []error {
 	if err := validateEndpoints(o.ServiceEndpoints); err != nil {
 		errs = append(errs, err)
 	}
-	if o.usesOwnStorage() && o.Storage.Backend != StorageEtcd && o.Storage.Backend != StorageKine {
-		errs = append(errs, newFieldError("Options.Storage.Backend", nil, "unknown {field} %q; valid: %s, %s", o.Storage.Backend, StorageEtcd, StorageKine))
+	if o.usesOwnStorage() {
+		switch b := o.Storage.Backend; {
+		case !slices.Contains(StorageBackends, b):
+			errs = append(errs, newFieldError("Options.Storage.Backend", nil, "unknown {field} %q; valid: %s", b, strings.Join(StorageBackends, ", ")))
+		case (b == StorageSQLite || b == StorageMemory) && !storageSeams:
+			errs = append(errs, newFieldError("Options.Storage.Backend", nil, "{field} %q needs the storage backend registry of the patch series (patch 0024); build against the series tree with -tags gcp_patched", b))
+		}
 	}
 	registered := o.ControlPlane.Admission.GenericAdmission.Plugins.Registered()
 	for i, p := range o.Admission {

@@ -53,7 +53,7 @@ func TestValidateNamesFields(t *testing.T) {
 	want := []string{
 		"unknown Options.APIs entry pods; valid entries are: admissionregistration,apiservices,authentication,authorization,certificates,configmaps,crds,events,flowcontrol,leases,namespaces,rbac,resourcequotas,secrets,serviceaccounts",
 		"Options.ServiceEndpoints nameonly=host:1: want namespace/name=host:port",
-		`unknown Options.Storage.Backend "x"; valid: etcd, kine`,
+		`unknown Options.Storage.Backend "x"; valid: etcd, kine, sqlite, memory`,
 		"Options.Admission[0]: an admission plugin needs a Name and an Admit func",
 	}
 	assert.Empty(t, cmp.Diff(want, got))
@@ -66,9 +66,26 @@ func TestConfigRejectsBeforeStarting(t *testing.T) {
 	o := Options{DataDir: dir, Storage: StorageOptions{Backend: "x"}}
 	_, err := o.Config(context.Background())
 	require.Error(t, err)
-	assert.Equal(t, `unknown Options.Storage.Backend "x"; valid: etcd, kine`, err.Error())
+	assert.Equal(t, `unknown Options.Storage.Backend "x"; valid: etcd, kine, sqlite, memory`, err.Error())
 	assert.NoDirExists(t, filepath.Join(dir, "pki"))
 	assert.NoDirExists(t, filepath.Join(dir, "etcd"))
+}
+
+// TestNativeStorageNeedsTheSeries checks that a build on the pinned release
+// refuses the native backend by saying what it needs, and that a build on
+// the series accepts it.
+func TestNativeStorageNeedsTheSeries(t *testing.T) {
+	for _, backend := range []string{StorageSQLite, StorageMemory} {
+		o := Options{DataDir: t.TempDir(), Storage: StorageOptions{Backend: backend}}
+		require.NoError(t, o.Complete())
+		errs := o.Validate()
+		if storageSeams {
+			assert.Empty(t, errs)
+			continue
+		}
+		require.Len(t, errs, 1)
+		assert.Equal(t, `Options.Storage.Backend "`+backend+`" needs the storage backend registry of the patch series (patch 0024); build against the series tree with -tags gcp_patched`, errs[0].Error())
+	}
 }
 
 func TestStorageBackendIgnoredWithExternalEtcd(t *testing.T) {

@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
 	"github.com/generic-controlplane/gcp/internal/serverproc"
 )
@@ -25,6 +27,10 @@ type Etcd struct {
 
 // Stop shuts etcd down and waits for it.
 func (e *Etcd) Stop() { e.e.Close() }
+
+// NewInProcessClient returns a client that calls the etcd server directly,
+// without gRPC or a socket. The caller closes it.
+func (e *Etcd) NewInProcessClient() *clientv3.Client { return v3client.New(e.e.Server) }
 
 // Start runs etcd with its data in dir/etcd and its log in dir/etcd.log. A
 // port taken between choosing and binding it is retried with new ports.

@@ -39,3 +39,24 @@ func TestStartServesAndKeepsDataAcrossRestart(t *testing.T) {
 	require.Len(t, resp.Kvs, 1)
 	assert.Equal(t, "v", string(resp.Kvs[0].Value))
 }
+
+func TestInProcessClientSeesTheSocketClientsWrites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e, err := Start(t.TempDir(), "test")
+	require.NoError(t, err)
+	defer e.Stop()
+
+	inProcess := e.NewInProcessClient()
+	defer inProcess.Close()
+	_, err = inProcess.Put(ctx, "/written-in-process", "v")
+	require.NoError(t, err)
+
+	overSocket, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: 10 * time.Second})
+	require.NoError(t, err)
+	defer overSocket.Close()
+	resp, err := overSocket.Get(ctx, "/written-in-process")
+	require.NoError(t, err)
+	require.Len(t, resp.Kvs, 1)
+	assert.Equal(t, "v", string(resp.Kvs[0].Value))
+}

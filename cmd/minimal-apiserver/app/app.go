@@ -68,7 +68,7 @@ func AddFlags(fs *pflag.FlagSet, o *server.Options) {
 	fs.StringSliceVar(&o.APIs, "apis", defaultAPIs, "Comma-separated built-in APIs to serve. Valid: "+strings.Join(server.ValidAPIs(), ",")+". 'apiservices' is always on.")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory for storage data, certificates and the admin kubeconfig (default "+server.DefaultDataDir+").")
 	fs.StringVar(&o.KubeconfigOut, "kubeconfig-out", o.KubeconfigOut, "Where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig).")
-	fs.StringVar(&o.Storage.Backend, "storage", o.Storage.Backend, "In-process storage when --etcd-servers is not set: "+server.StorageEtcd+" (embedded, default) or "+server.StorageKine+".")
+	fs.StringVar(&o.Storage.Backend, "storage", o.Storage.Backend, "In-process storage when --etcd-servers is not set: "+server.StorageEtcd+" (embedded, default), "+server.StorageKine+", "+server.StorageSQLite+" (native, <data-dir>/native.db) or "+server.StorageMemory+" (native, nothing survives a restart). The native backend needs a build on the patch series.")
 	fs.StringVar(&o.Storage.KineDSN, "kine-dsn", o.Storage.KineDSN, "kine datastore: SQLite file path or postgres:// DSN (default <data-dir>/kine.db).")
 	fs.StringToStringVar(&o.ServiceEndpoints, "service-endpoint", o.ServiceEndpoints, "namespace/name=host:port: where service references of APIServices and webhooks point (repeatable).")
 	var upstream cliflag.NamedFlagSets

@@ -20,10 +20,10 @@ func TestErrorsNameFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--storage=mysql"}, `unknown --storage "mysql"; valid: etcd, kine`},
+		{[]string{"--storage=mysql"}, `unknown --storage "mysql"; valid: etcd, kine, sqlite, memory`},
 		{[]string{"--apis=rbac,configmaps"}, "--apis entry rbac requires namespaces (RBAC bootstrapping creates roles in kube-system and kube-public and never finishes without namespaces); add namespaces to --apis"},
 		{[]string{"--service-endpoint=x=y"}, "--service-endpoint x=y: want namespace/name=host:port"},
-		{[]string{"--apis=pods", "--storage=x"}, `[unknown --apis entry pods; valid entries are: ` + strings.Join(server.ValidAPIs(), ",") + `, unknown --storage "x"; valid: etcd, kine]`},
+		{[]string{"--apis=pods", "--storage=x"}, `[unknown --apis entry pods; valid entries are: ` + strings.Join(server.ValidAPIs(), ",") + `, unknown --storage "x"; valid: etcd, kine, sqlite, memory]`},
 	}
 	for _, c := range cases {
 		t.Run(c.args[0], func(t *testing.T) {
