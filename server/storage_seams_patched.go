@@ -64,7 +64,7 @@ func startNative(path string) (*storageBackend, error) {
 		return nil, err
 	}
 	storageType := fmt.Sprintf("gcp-native-%d", nativeStorageTypes.Add(1))
-	if err := factory.Register(storageType, backend); err != nil {
+	if err := factory.Register(storageType, backend.backend); err != nil {
 		backend.close()
 		return nil, err
 	}
