@@ -151,3 +151,27 @@ func TestScenarioProgressNamesThePrefixFromWhichAStepPasses(t *testing.T) {
 	assert.Contains(t, b.String(), "| garbage-collection | fail | 4. UPSTREAM: &lt;carry&gt;: controlplane: p4 | pass |")
 	assert.Contains(t, b.String(), "| namespace-deletion | fail | – | fail | still Terminating |")
 }
+
+func TestMarkdownShowsTheNativeSampleBesideEtcd(t *testing.T) {
+	onEtcd := &ScenarioResult{Passed: 2, Total: 2, Results: []scenario.Result{
+		{Step: "crud", Status: scenario.Pass}, {Step: "watch", Status: scenario.Pass}}}
+	onNative := &ScenarioResult{Passed: 1, Total: 2, Results: []scenario.Result{
+		{Step: "crud", Status: scenario.Pass, Reason: "configmaps"}, {Step: "watch", Status: scenario.Fail, Reason: "no DELETED event"}}}
+	assert.Equal(t, []string{"watch"}, regressedSteps(onEtcd, onNative))
+	assert.Empty(t, regressedSteps(onNative, onEtcd))
+
+	res := &Result{Pin: "v1.37.2", Steps: []*Step{{Index: 0, Subject: "baseline v1.37.2", Applies: true, Builds: true,
+		Tests: TestResult{Passed: true}, Scenario: onEtcd,
+		NativeSample: &Runtime{StartToReadySeconds: 1.5, Resources: 60, RSSBytes: 100 << 20}, NativeScenario: onNative}}}
+	var b strings.Builder
+	require.NoError(t, WriteMarkdown(&b, res))
+	md := b.String()
+	assert.Contains(t, md, "The "+NativeSampleServer+": ready in 1.50 s, 60 resources served")
+	assert.Contains(t, md, "| crud | pass | pass | configmaps |")
+	assert.Contains(t, md, "| watch | pass | fail | no DELETED event |")
+
+	res.Steps[0].NativeSample = &Runtime{Error: "go build failed"}
+	b.Reset()
+	require.NoError(t, WriteMarkdown(&b, res))
+	assert.Contains(t, b.String(), "did not run: go build failed")
+}

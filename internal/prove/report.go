@@ -137,6 +137,7 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 			}
 			b.WriteString("\n")
 		}
+		writeNativeSample(&b, s)
 		for _, p := range s.Problems {
 			fmt.Fprintf(&b, "- problem: %s\n", mdEscape(p))
 		}
@@ -281,4 +282,31 @@ func shortReason(s string) string {
 		return s[:160] + "..."
 	}
 	return s
+}
+
+// writeNativeSample writes the tip's run of the generic sample on the native
+// storage backend next to the same prefix's sample on etcd.
+func writeNativeSample(b *strings.Builder, s *Step) {
+	if s.NativeSample == nil {
+		return
+	}
+	if s.NativeSample.Error != "" {
+		fmt.Fprintf(b, "The %s did not run: %s\n\n", NativeSampleServer, mdEscape(s.NativeSample.Error))
+		return
+	}
+	fmt.Fprintf(b, "The %s: ready in %.2f s, %d resources served, RSS %s MiB.\n\n", NativeSampleServer, s.NativeSample.StartToReadySeconds, s.NativeSample.Resources, mib(s.NativeSample))
+	if s.NativeScenario == nil {
+		return
+	}
+	etcd := map[string]scenario.Status{}
+	if s.Scenario != nil {
+		for _, x := range s.Scenario.Results {
+			etcd[x.Step] = x.Status
+		}
+	}
+	fmt.Fprintf(b, "Scenario on it: %d of %d steps pass.\n\n| step | on etcd | on the native backend | detail |\n|---|---|---|---|\n", s.NativeScenario.Passed, s.NativeScenario.Total)
+	for _, x := range s.NativeScenario.Results {
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", x.Step, etcd[x.Step], x.Status, mdEscape(x.Reason))
+	}
+	b.WriteString("\n")
 }

@@ -60,6 +60,10 @@ type Step struct {
 
 	Sample  *Runtime `json:"sample,omitempty"`
 	KubeAPI *Runtime `json:"kubeAPIServer,omitempty"`
+	// NativeSample and NativeScenario: the generic sample on this
+	// repository's native storage backend, measured at the tip only.
+	NativeSample   *Runtime        `json:"nativeSample,omitempty"`
+	NativeScenario *ScenarioResult `json:"nativeScenario,omitempty"`
 
 	// Declared is what the patch's commit message says it changes for
 	// kube-apiserver users (nil for the baseline).
@@ -144,6 +148,9 @@ func (s *Step) Summary() string {
 	if s.Scenario != nil {
 		parts = append(parts, fmt.Sprintf("scenario %d/%d", s.Scenario.Passed, s.Scenario.Total))
 	}
+	if s.NativeScenario != nil {
+		parts = append(parts, fmt.Sprintf("on the native backend %d/%d", s.NativeScenario.Passed, s.NativeScenario.Total))
+	}
 	if n := len(s.Integration); n > 0 {
 		passed := 0
 		for _, run := range s.Integration {
@@ -213,6 +220,9 @@ func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
 	r.phase(s, "--help", func() { r.flags(ctx, s, binaries[KubeAPIServer]) })
 	if r.cfg.Runtime {
 		r.phase(s, "servers", func() { r.runtime(ctx, s, binaries) })
+	}
+	if tip && r.cfg.Runtime && r.cfg.Scenario {
+		r.phase(s, "native sample", func() { r.nativeSample(ctx, s, binaries) })
 	}
 	r.judgeSurface(s)
 	if s.Index == 0 {
@@ -396,17 +406,10 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 		var after func(srv *serverproc.Server, dir, etcd string)
 		var args []string
 		if root == GenericSample && r.cfg.Scenario {
-			target := scenario.Target{Name: "generic-sample", Kubectl: binaries[Kubectl]}
-			addr, arg, ok := serviceEndpointArg(ctx, binaries[root])
-			if ok {
-				target.AggregatedAddr, args = addr, []string{arg}
-			}
-			after = func(srv *serverproc.Server, dir, etcd string) {
-				if ok {
-					target.AggregatedBackend = aggregatedBackend(binaries[root], filepath.Join(dir, "aggregated-backend"), etcd)
-				}
-				r.runScenario(ctx, s, srv, target)
-			}
+			args, after = r.sampleScenario(ctx, binaries, "upstream generic sample built from this prefix", func(res *ScenarioResult) {
+				s.Scenario = res
+				r.compareScenarioWithBaseline(s)
+			})
 		}
 		rt, surface := r.runOne(ctx, filepath.Join(dir, filepath.Base(binaries[root])), binaries[root], args, root == KubeAPIServer, after)
 		if root == GenericSample {
@@ -479,32 +482,58 @@ func (r *runner) runOne(ctx context.Context, dir, binary string, args []string, 
 	return rt, surface
 }
 
-// runScenario runs the harness scenario against a started server and records
-// which steps passed; a step that passed on the baseline and does not now
-// is a problem.
-func (r *runner) runScenario(ctx context.Context, s *Step, srv *serverproc.Server, target scenario.Target) {
-	target.Kubeconfig = srv.Kubeconfig
-	r.logf("running the scenario against the generic sample (client-go, kubectl)")
-	results := scenario.Run(ctx, target)
-	res := &ScenarioResult{Server: "upstream generic sample built from this prefix", Total: len(results), Results: results}
-	for _, x := range results {
-		if x.Status == scenario.Pass {
-			res.Passed++
-		}
+// sampleScenario returns the arguments and the after-start function that
+// run the harness scenario on a generic sample (any binary with the sample's
+// flags) and hand the result to record. The scenario's aggregated API server
+// is a second instance of the prefix's generic sample.
+func (r *runner) sampleScenario(ctx context.Context, binaries map[string]string, server string, record func(*ScenarioResult)) ([]string, func(srv *serverproc.Server, dir, etcd string)) {
+	target := scenario.Target{Name: "generic-sample", Kubectl: binaries[Kubectl]}
+	var args []string
+	addr, arg, ok := serviceEndpointArg(ctx, binaries[GenericSample])
+	if ok {
+		target.AggregatedAddr, args = addr, []string{arg}
 	}
-	s.Scenario = res
+	return args, func(srv *serverproc.Server, dir, etcd string) {
+		if ok {
+			target.AggregatedBackend = aggregatedBackend(binaries[GenericSample], filepath.Join(dir, "aggregated-backend"), etcd)
+		}
+		target.Kubeconfig = srv.Kubeconfig
+		r.logf("running the scenario against the %s (client-go, kubectl)", server)
+		results := scenario.Run(ctx, target)
+		res := &ScenarioResult{Server: server, Total: len(results), Results: results}
+		for _, x := range results {
+			if x.Status == scenario.Pass {
+				res.Passed++
+			}
+		}
+		record(res)
+	}
+}
+
+// compareScenarioWithBaseline makes a problem of every scenario step that
+// passed on the baseline's generic sample and does not on this prefix's.
+func (r *runner) compareScenarioWithBaseline(s *Step) {
 	if r.base == nil || r.base.Scenario == nil || s.Index == 0 {
 		return
 	}
+	for _, step := range regressedSteps(r.base.Scenario, s.Scenario) {
+		r.problem(s, "scenario step %q passed on the baseline and does not now", step)
+	}
+}
+
+// regressedSteps lists the steps that pass in before and not in after.
+func regressedSteps(before, after *ScenarioResult) []string {
 	now := map[string]scenario.Status{}
-	for _, x := range results {
+	for _, x := range after.Results {
 		now[x.Step] = x.Status
 	}
-	for _, x := range r.base.Scenario.Results {
+	var steps []string
+	for _, x := range before.Results {
 		if x.Status == scenario.Pass && now[x.Step] != scenario.Pass {
-			r.problem(s, "scenario step %q passed on the baseline and does not now", x.Step)
+			steps = append(steps, x.Step)
 		}
 	}
+	return steps
 }
 
 func tailLines(s string, n int) string {
