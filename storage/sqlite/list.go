@@ -69,7 +69,7 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 		if continueKey != "" {
 			start = continueKey
 		}
-		lastKey, hasMore, err = l.scan(start, prefixEnd(keyPrefix), rev)
+		lastKey, hasMore, err = l.scan(start, prefixEnd(keyPrefix), withRev, rev)
 	} else {
 		// A non-recursive list is a get: keyPrefix is the key.
 		var cur *kv
@@ -155,13 +155,18 @@ func (l *lister) full() bool {
 
 // scan lists the keys in [start, end) at rev page by page until the limit
 // is filled or the range ends. It returns the last key it looked at and
-// whether keys remain after it.
-func (l *lister) scan(start, end string, rev int64) (lastKey string, hasMore bool, err error) {
+// whether keys remain after it. askedRev is the revision the client asked
+// for (0: the latest), which the first page is recorded as reading at.
+func (l *lister) scan(start, end string, askedRev, rev int64) (lastKey string, hasMore bool, err error) {
 	pageSize := l.pred.Limit
 	for {
+		l.store.listReads.Add(1)
+		if l.store.onRangeRead != nil {
+			l.store.onRangeRead(l.ctx, start, askedRev, pageSize)
+			askedRev = rev
+		}
 		// One row more than the page tells whether the range goes on.
 		var rows []*kv
-		l.store.listReads.Add(1)
 		if pageSize > 0 {
 			rows, err = l.store.db.list(l.ctx, start, end, rev, pageSize+1)
 		} else {

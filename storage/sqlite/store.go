@@ -99,9 +99,10 @@ type store struct {
 	// was made: lists go on past corrupt objects and report them all.
 	listPastCorrupt bool
 	sizeEstimates   atomic.Bool
-	// listReads counts the range reads lists make, for tests that check
-	// paging costs.
-	listReads atomic.Uint64
+	// listReads counts the range reads lists make, and onRangeRead (when
+	// set) sees each of them: tests check what lists cost with them.
+	listReads   atomic.Uint64
+	onRangeRead func(ctx context.Context, start string, rev, limit int64)
 }
 
 type transformerRef struct{ value.Transformer }
