@@ -358,15 +358,6 @@ type objState struct {
 	stale bool
 }
 
-// currentState reads the live version of key.
-func (s *store) currentState(ctx context.Context, key string, v reflect.Value, ignoreNotFound, expectCorrupt bool) (*objState, error) {
-	cur, err := getAt(ctx, s.db.sql, key, s.db.CurrentRevision())
-	if err != nil {
-		return nil, err
-	}
-	return s.state(ctx, cur, key, v, ignoreNotFound, expectCorrupt)
-}
-
 // state decodes cur (nil: absent) into a new object of v's type. With
 // expectCorrupt, the object must fail to transform or decode: the state then
 // has no object, and a readable object is an error.
@@ -432,18 +423,49 @@ func (s *store) stateFromObject(obj runtime.Object) (*objState, error) {
 	return &objState{obj: obj, meta: storage.ResponseMeta{ResourceVersion: rv}, rev: int64(rv), data: data}, nil
 }
 
-// rmw drives a read-modify-write loop that may start from a cached, possibly
-// stale, state. check decides on the state; its error is final only when
-// the state is known current, otherwise the state is re-read and, if it
-// changed, check runs again.
+// rmw drives a read-modify-write loop of one key that may start from a
+// cached, possibly stale, state. A decision on a state that is not known
+// current is final only once the state is re-read and found unchanged.
 type rmw struct {
-	st      *objState
+	db  *DB
+	key string
+	st  *objState
+	// current says st was read from the database by this loop.
 	current bool
-	refresh func() (*objState, error)
+	// stateOf decodes a stored version (nil: absent) into a state.
+	stateOf func(cur *kv) (*objState, error)
 }
 
-func (r *rmw) reload() error {
-	st, err := r.refresh()
+func (s *store) newRMW(ctx context.Context, key string, v reflect.Value, ignoreNotFound, expectCorrupt bool) *rmw {
+	return &rmw{db: s.db, key: key, stateOf: func(cur *kv) (*objState, error) {
+		return s.state(ctx, cur, key, v, ignoreNotFound, expectCorrupt)
+	}}
+}
+
+// start takes cached as the first state, or reads it when cached is nil.
+func (r *rmw) start(ctx context.Context, s *store, cached runtime.Object) error {
+	if cached == nil {
+		return r.reload(ctx)
+	}
+	st, err := s.stateFromObject(cached)
+	if err != nil {
+		return err
+	}
+	r.st = st
+	return nil
+}
+
+// reload reads the live version of the key.
+func (r *rmw) reload(ctx context.Context) error {
+	cur, err := getAt(ctx, r.db.sql, r.key, r.db.CurrentRevision())
+	if err != nil {
+		return err
+	}
+	return r.use(cur)
+}
+
+func (r *rmw) use(cur *kv) error {
+	st, err := r.stateOf(cur)
 	if err != nil {
 		return err
 	}
@@ -453,18 +475,30 @@ func (r *rmw) reload() error {
 
 // recheck handles err from deciding on r.st: it returns (false, err) when
 // err stands, (true, nil) when the state changed and the loop should retry.
-func (r *rmw) recheck(err error) (retry bool, _ error) {
+func (r *rmw) recheck(ctx context.Context, err error) (retry bool, _ error) {
 	if r.current {
 		return false, err
 	}
 	staleRev := r.st.rev
-	if rerr := r.reload(); rerr != nil {
+	if rerr := r.reload(ctx); rerr != nil {
 		return false, rerr
 	}
 	if r.st.rev == staleRev {
 		return false, err
 	}
 	return true, nil
+}
+
+// commit writes value (del: deletes the key) if the key is still at
+// r.st's revision. On a conflict, ok is false and r.st is the current
+// state, for the loop to retry on.
+func (r *rmw) commit(ctx context.Context, value []byte, del bool, ttl uint64) (rev int64, ok bool, err error) {
+	rev, cur, ok, err := r.db.write(ctx, r.key, value, del, r.st.rev, ttl)
+	if err != nil || ok {
+		return rev, ok, err
+	}
+	klog.V(4).Infof("write of %s failed because of a conflict, going to retry", r.key)
+	return 0, false, r.use(cur)
 }
 
 // Delete implements storage.Interface.
@@ -478,42 +512,31 @@ func (s *store) Delete(ctx context.Context, key string, out runtime.Object, prec
 	if err != nil {
 		return fmt.Errorf("unable to convert output object to pointer: %v", err)
 	}
+	// Deleting a corrupt object needs to read it: a cached copy is readable.
 	expectCorrupt := opts.ExpectTransformOrDecodeError && utilfeature.DefaultFeatureGate.Enabled(features.AllowUnsafeMalformedObjectDeletion)
-	r := &rmw{refresh: func() (*objState, error) {
-		return s.currentState(ctx, preparedKey, v, false, expectCorrupt)
-	}}
-	if cachedExistingObject != nil && !expectCorrupt {
-		if r.st, err = s.stateFromObject(cachedExistingObject); err != nil {
-			return err
-		}
-	} else if err := r.reload(); err != nil {
+	if expectCorrupt {
+		cachedExistingObject = nil
+	}
+	r := s.newRMW(ctx, preparedKey, v, false, expectCorrupt)
+	if err := r.start(ctx, s, cachedExistingObject); err != nil {
 		return err
 	}
 	for {
-		if err := preconditions.Check(preparedKey, r.st.obj); err != nil {
-			if retry, err := r.recheck(err); !retry {
+		err := preconditions.Check(preparedKey, r.st.obj)
+		if err == nil && validateDeletion != nil {
+			err = validateDeletion(ctx, r.st.obj)
+		}
+		if err != nil {
+			if retry, err := r.recheck(ctx, err); !retry {
 				return err
 			}
 			continue
 		}
-		if validateDeletion != nil {
-			if err := validateDeletion(ctx, r.st.obj); err != nil {
-				if retry, err := r.recheck(err); !retry {
-					return err
-				}
-				continue
-			}
-		}
-		rev, cur, ok, err := s.db.write(ctx, preparedKey, nil, true, r.st.rev, 0)
+		rev, ok, err := r.commit(ctx, nil, true, 0)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			klog.V(4).Infof("deletion of %s failed because of a conflict, going to retry", preparedKey)
-			if r.st, err = s.state(ctx, cur, preparedKey, v, false, expectCorrupt); err != nil {
-				return err
-			}
-			r.current = true
 			continue
 		}
 		if expectCorrupt {
@@ -534,14 +557,8 @@ func (s *store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 	if err != nil {
 		return fmt.Errorf("unable to convert output object to pointer: %v", err)
 	}
-	r := &rmw{refresh: func() (*objState, error) {
-		return s.currentState(ctx, preparedKey, v, ignoreNotFound, false)
-	}}
-	if cachedExistingObject != nil {
-		if r.st, err = s.stateFromObject(cachedExistingObject); err != nil {
-			return err
-		}
-	} else if err := r.reload(); err != nil {
+	r := s.newRMW(ctx, preparedKey, v, ignoreNotFound, false)
+	if err := r.start(ctx, s, cachedExistingObject); err != nil {
 		return err
 	}
 	for {
@@ -549,14 +566,14 @@ func (s *store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			if r.current {
 				return err
 			}
-			if err := r.reload(); err != nil {
+			if err := r.reload(ctx); err != nil {
 				return err
 			}
 			continue
 		}
 		updated, ttl, err := s.applyUpdate(r.st, tryUpdate)
 		if err != nil {
-			if retry, err := r.recheck(err); !retry {
+			if retry, err := r.recheck(ctx, err); !retry {
 				return err
 			}
 			continue
@@ -569,7 +586,7 @@ func (s *store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			// A no-op update writes nothing, but only if the stored data
 			// really is what the (maybe cached) state says.
 			if !r.current {
-				if err := r.reload(); err != nil {
+				if err := r.reload(ctx); err != nil {
 					return err
 				}
 				if !bytes.Equal(data, r.st.data) {
@@ -584,16 +601,11 @@ func (s *store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 		if err != nil {
 			return storage.NewInternalError(err)
 		}
-		rev, cur, ok, err := s.db.write(ctx, preparedKey, stored, false, r.st.rev, ttl)
+		rev, ok, err := r.commit(ctx, stored, false, ttl)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			klog.V(4).Infof("GuaranteedUpdate of %s failed because of a conflict, going to retry", preparedKey)
-			if r.st, err = s.state(ctx, cur, preparedKey, v, ignoreNotFound, false); err != nil {
-				return err
-			}
-			r.current = true
 			continue
 		}
 		return s.decode(data, destination, rev)
