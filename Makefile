@@ -95,7 +95,7 @@ test-unit: tree ## Unit tests of the series tooling, prove, the process and env 
 
 # Each part of the project (mk/<part>.mk) brings a test-<part> target.
 -include mk/*.mk
-TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard mk/harness.mk),test-harness)
+TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard mk/harness.mk),test-harness) $(if $(wildcard mk/storage.mk),test-storage)
 
 .PHONY: test
 test: verify tree check test-unit $(TEST_TARGETS) prove ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, then prove every patch (writes only under _output/)

@@ -16,22 +16,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/generic-controlplane/gcp/internal/loadgen"
 	"github.com/generic-controlplane/gcp/internal/serverproc"
 	"github.com/generic-controlplane/gcp/internal/stats"
 	"github.com/generic-controlplane/gcp/scenario/upstream"
-	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -215,75 +205,17 @@ func load(kc string, crs bool) (float64, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	cfg.QPS, cfg.Burst = 100000, 100000
-	ctx := context.Background()
-	var create func(i int) error
+	kind, prefix := loadgen.ConfigMaps, "cm"
 	if crs {
-		ext := apiextclient.NewForConfigOrDie(cfg)
-		crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "items.bench.example.com"},
-			Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "bench.example.com", Scope: apiextensionsv1.NamespaceScoped,
-				Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "items", Singular: "item", Kind: "Item", ListKind: "ItemList"},
-				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptr(true)}}}}}}
-		if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-			return 0, 0, err
-		}
-		dyn := dynamic.NewForConfigOrDie(cfg).Resource(schema.GroupVersionResource{Group: "bench.example.com", Version: "v1", Resource: "items"}).Namespace("default")
-		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			_, err := dyn.List(ctx, metav1.ListOptions{})
-			return err == nil, nil
-		}); err != nil {
-			return 0, 0, fmt.Errorf("CRD not served: %w", err)
-		}
-		create = func(i int) error {
-			_, err := dyn.Create(ctx, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "bench.example.com/v1", "kind": "Item",
-				"metadata": map[string]any{"name": fmt.Sprintf("item-%d", i)}, "data": map[string]any{"k": "v"}}}, metav1.CreateOptions{})
-			return err
-		}
-	} else {
-		c := kubernetes.NewForConfigOrDie(cfg).CoreV1().ConfigMaps("default")
-		create = func(i int) error {
-			_, err := c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i)}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
-			return err
-		}
+		kind, prefix = loadgen.CustomResources, "item"
 	}
-	var next, errs int64 = -1, 0
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < *workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := atomic.AddInt64(&next, 1)
-				if i >= int64(*objects) {
-					return
-				}
-				if err := create(int(i)); err != nil {
-					atomic.AddInt64(&errs, 1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	el := time.Since(start).Seconds()
-	if errs > 0 {
-		return 0, errs, fmt.Errorf("%d of %d creates failed", errs, *objects)
-	}
-	return float64(*objects) / el, errs, nil
+	rate, err := loadgen.Creates(context.Background(), cfg, kind, prefix, *objects, *workers)
+	return rate, 0, err
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // medianRun is the median of every figure, each taken on its own.
 func medianRun(rs []run) run {
-	m := func(get func(run) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = get(r)
-		}
-		return stats.Median(v)
-	}
+	m := func(get func(run) float64) float64 { return stats.MedianBy(rs, get) }
 	return run{
 		ReadySeconds:    m(func(r run) float64 { return r.ReadySeconds }),
 		RSSReadyMiB:     m(func(r run) float64 { return r.RSSReadyMiB }),

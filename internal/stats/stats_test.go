@@ -18,3 +18,22 @@ func TestMedian(t *testing.T) {
 	Median(in)
 	assert.Equal(t, []int{3, 1, 2}, in, "the input is left unsorted")
 }
+
+func TestPercentile(t *testing.T) {
+	xs := []int{}
+	for i := 100; i >= 1; i-- {
+		xs = append(xs, i)
+	}
+	assert.Equal(t, 50, Percentile(xs, 50))
+	assert.Equal(t, 99, Percentile(xs, 99))
+	assert.Equal(t, 100, Percentile(xs, 100))
+	assert.Equal(t, 1, Percentile(xs, 0.1), "the smallest rank is the first value")
+	assert.Equal(t, 0, Percentile([]int(nil), 50), "no values")
+	assert.Equal(t, 100, xs[0], "xs is not modified")
+}
+
+func TestMedianBy(t *testing.T) {
+	type run struct{ seconds float64 }
+	assert.Equal(t, 2.0, MedianBy([]run{{3}, {1}, {2}}, func(r run) float64 { return r.seconds }))
+	assert.Equal(t, 0.0, MedianBy([]run(nil), func(r run) float64 { return r.seconds }))
+}
