@@ -96,9 +96,12 @@ test-unit: tree ## Unit tests of the series tooling, prove, the process and env 
 # Each part of the project (mk/<part>.mk) brings a test-<part> target.
 -include mk/*.mk
 TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard mk/harness.mk),test-harness) $(if $(wildcard mk/storage.mk),test-storage)
+# After prove, whose tip build of the native sample leaves most of the tip
+# compiled in the build cache.
+TEST_AFTER_PROVE := $(if $(wildcard mk/storage.mk),test-tip-storage)
 
 .PHONY: test
-test: verify tree check test-unit $(TEST_TARGETS) prove ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, then prove every patch (writes only under _output/)
+test: verify tree check test-unit $(TEST_TARGETS) prove $(TEST_AFTER_PROVE) ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, then prove every patch, then minimal-apiserver on the series tip on every storage backend (writes only under _output/)
 
 .PHONY: clean
 clean: ## Remove _output (the trees, binaries and reports under it)

@@ -17,3 +17,9 @@ tip-minimal: apply ## Build minimal-apiserver on the series tip ($(KK_TREE) with
 bench-storage: tip-minimal ## minimal-apiserver on the series tip: embedded etcd vs kine vs native vs native in memory (median of BENCH_RUNS) -> reports/bench-storage.{md,json}
 	go run ./cmd/bench-storage -bin $(TIP_BIN)/minimal-apiserver -runs $(BENCH_RUNS) -work $(OUTPUT)/bench-storage \
 		-md reports/bench-storage.md -json reports/bench-storage.json
+
+.PHONY: test-tip-storage
+test-tip-storage: harness tip-minimal ## minimal-apiserver on the series tip: the scenario on every backend (etcd and kine in-process, the native backend on disk and in memory), kill -9 durability on the durable ones
+	MINIMAL_APISERVER_BIN=$(TIP_BIN)/minimal-apiserver KUBECTL=$(BIN)/kubectl SCENARIO_OUT=$(OUTPUT)/scenario-tip \
+	MINIMAL_APISERVER_STORAGES=etcd,kine,sqlite,memory \
+		go test -count=1 -timeout 20m -run 'TestScenarioMinimalDefaults|TestScenarioMinimalOnEachStorage|TestDurabilityKill9' ./scenario/

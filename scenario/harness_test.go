@@ -181,13 +181,42 @@ func TestScenarioCRDOnly(t *testing.T) {
 }
 
 func TestScenarioMinimalDefaults(t *testing.T) {
+	runMinimalScenario(t, "minimal-apiserver")
+}
+
+// TestScenarioMinimalOnEachStorage runs the scenario of
+// TestScenarioMinimalDefaults on every other backend named in
+// MINIMAL_APISERVER_STORAGES (default "kine"; a build on the series tip adds
+// sqlite and memory, the native backend).
+func TestScenarioMinimalOnEachStorage(t *testing.T) {
+	for _, storage := range storagesUnderTest() {
+		if storage == "etcd" {
+			continue // TestScenarioMinimalDefaults
+		}
+		t.Run(storage, func(t *testing.T) {
+			runMinimalScenario(t, "minimal-apiserver-"+storage, "--storage="+storage)
+		})
+	}
+}
+
+// storagesUnderTest are the --storage values MINIMAL_APISERVER_STORAGES
+// names, "etcd,kine" by default: the backends of a build on the pinned
+// release.
+func storagesUnderTest() []string {
+	if s := os.Getenv("MINIMAL_APISERVER_STORAGES"); s != "" {
+		return strings.Split(s, ",")
+	}
+	return []string{"etcd", "kine"}
+}
+
+func runMinimalScenario(t *testing.T, name string, args ...string) {
 	bin := binary(t, "MINIMAL_APISERVER_BIN", "minimal-apiserver", "./cmd/minimal-apiserver")
 	addr, flag := aggregatedAddr(t)
-	p := start(t, bin, flag)
-	res := Run(context.Background(), Target{Name: "minimal-apiserver", Kubeconfig: p.Kubeconfig, Kubectl: kubectlBin(t), AggregatedAddr: addr,
+	p := start(t, bin, append([]string{flag}, args...)...)
+	res := Run(context.Background(), Target{Name: name, Kubeconfig: p.Kubeconfig, Kubectl: kubectlBin(t), AggregatedAddr: addr,
 		ExpectedGroups: []string{"", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
 			"authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io", "events.k8s.io", "rbac.authorization.k8s.io"}})
-	saveResults(t, "minimal-apiserver", res)
+	saveResults(t, name, res)
 	want := map[string]Status{}
 	for k, v := range fullWant {
 		want[k] = v
