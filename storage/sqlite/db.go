@@ -70,10 +70,20 @@ type DB struct {
 	sql  *sql.DB
 	opts Options
 
-	// mu serialises writers: one SQLite write transaction at a time, and the
-	// new revision is published to watchers before the next writer starts,
-	// so watchers receive events in revision order. Subscribing also takes
-	// mu, which makes the revision a watcher starts from exact.
+	// committer is held by the one goroutine committing a batch of writes
+	// (or compacting): one SQLite write transaction at a time, and a batch's
+	// events are published before the next batch starts, so watchers
+	// receive events in revision order. A token: take it by sending, give
+	// it back by receiving.
+	committer chan struct{}
+	// qmu guards queue, the writes waiting for a committer, in arrival
+	// order.
+	qmu   sync.Mutex
+	queue []*writeOp
+
+	// mu guards subs and closed. A committer stores the new revision and
+	// publishes its events under mu; subscribing takes mu too, which makes
+	// the revision a watcher starts from exact.
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
 	closed bool
@@ -144,7 +154,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("sqlite: create schema in %q: %w", opts.Path, err)
 	}
-	db := &DB{sql: sdb, opts: opts, subs: map[*subscription]struct{}{}, stop: make(chan struct{})}
+	db := &DB{sql: sdb, opts: opts, committer: make(chan struct{}, 1), subs: map[*subscription]struct{}{}, stop: make(chan struct{})}
 	var rev, compacted int64
 	if err := sdb.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE name = 'rev'), (SELECT value FROM meta WHERE name = 'compacted')`).Scan(&rev, &compacted); err != nil {
 		sdb.Close()
@@ -207,6 +217,12 @@ func (db *DB) Close() error {
 
 var errDBClosed = errors.New("sqlite: database is closed")
 
+func (db *DB) isClosed() bool {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.closed
+}
+
 // CurrentRevision is the revision of the last committed write.
 func (db *DB) CurrentRevision() int64 { return db.rev.Load() }
 
@@ -218,9 +234,15 @@ func (db *DB) CompactedRevision() int64 { return db.compacted.Load() }
 // unaffected. Compacting to a revision at or below the last compaction does
 // nothing.
 func (db *DB) Compact(ctx context.Context, rev int64) error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.closed {
+	// Compaction is a write transaction: it takes the committer token, so
+	// no batch of writes runs beside it and the current revision holds.
+	select {
+	case db.committer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-db.committer }()
+	if db.isClosed() {
 		return errDBClosed
 	}
 	if cur := db.rev.Load(); rev > cur {
@@ -271,91 +293,19 @@ type event struct {
 	progress bool
 }
 
-// write stores value under key (or deletes key when del), provided the key's
-// live revision is expectRev (0: the key must not exist). On success it
-// returns the new revision; otherwise ok is false and cur is the key's live
-// version (nil if none), for the caller's retry. ttl > 0 makes the new value
-// expire after ttl seconds.
-func (db *DB) write(ctx context.Context, key string, value []byte, del bool, expectRev int64, ttl uint64) (rev int64, cur *kv, ok bool, err error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.closed {
-		return 0, nil, false, errDBClosed
-	}
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, nil, false, err
-	}
-	defer tx.Rollback()
-	cur, err = getAt(ctx, tx, key, db.rev.Load())
-	if err != nil {
-		return 0, nil, false, err
-	}
-	var curRev int64
-	if cur != nil {
-		curRev = cur.modRev
-	}
-	if curRev != expectRev || (del && cur == nil) {
-		return 0, cur, false, nil
-	}
-	rev = db.rev.Load() + 1
-	createRev, prevRev := rev, int64(0)
-	var prevValue []byte
-	if cur != nil {
-		createRev, prevRev, prevValue = cur.createRev, cur.modRev, cur.value
-	}
-	var expiresAt int64
-	if ttl > 0 {
-		expiresAt = time.Now().Add(time.Duration(ttl) * time.Second).UnixNano()
-	}
-	var stored any = value
-	if del {
-		stored = nil
-	} else if value == nil {
-		stored = []byte{}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO kv (rev, key, value, create_rev, prev_rev, deleted, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		rev, key, stored, createRev, prevRev, del, expiresAt); err != nil {
-		return 0, nil, false, fmt.Errorf("sqlite: write %q: %w", key, err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE name = 'rev'`, rev); err != nil {
-		return 0, nil, false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, nil, false, fmt.Errorf("sqlite: commit %q: %w", key, err)
-	}
-	db.rev.Store(rev)
-	e := &event{rev: rev, key: key, prevValue: prevValue, created: cur == nil, deleted: del}
-	if !del {
-		e.value = value
-	}
-	db.publishLocked(e)
-	return rev, nil, true, nil
-}
-
 // querier is what reads need of *sql.DB and *sql.Tx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// getLive selects the live version of key ?1 at revision ?2, for scanLive.
+const getLive = `SELECT rev, value, create_rev, deleted FROM kv WHERE key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1`
+
 // getAt returns the live version of key at revision rev, nil if the key did
 // not exist then.
 func getAt(ctx context.Context, q querier, key string, rev int64) (*kv, error) {
-	var (
-		r       kv
-		deleted bool
-	)
-	err := q.QueryRowContext(ctx, `SELECT rev, value, create_rev, deleted FROM kv WHERE key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1`, key, rev).
-		Scan(&r.modRev, &r.value, &r.createRev, &deleted)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && deleted) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: get %q: %w", key, err)
-	}
-	r.key = key
-	return &r, nil
+	return scanLive(q.QueryRowContext(ctx, getLive, key, rev), key)
 }
 
 // latestRows selects, for every key in [?1, ?2), the rev of its newest row
@@ -443,11 +393,14 @@ AND kv.rev = (SELECT MAX(n.rev) FROM kv AS n WHERE n.key = kv.key)`, time.Now().
 		}
 	}
 	rows.Close()
-	for _, d := range expired {
-		// Conditional on the expired version still being the live one: a
-		// write since then replaced its TTL.
-		_, _, _, _ = db.write(ctx, d.key, nil, true, d.rev, 0)
+	// Each deletion is conditional on the expired version still being the
+	// live one: a write since then replaced its TTL. Submitted together,
+	// they share a commit.
+	ops := make([]*writeOp, len(expired))
+	for i, d := range expired {
+		ops[i] = &writeOp{key: d.key, del: true, expectRev: d.rev}
 	}
+	db.submit(ctx, ops...)
 }
 
 // prefixEnd is the smallest key greater than every key starting with
