@@ -192,16 +192,29 @@ func (db *DB) apply(ops []*writeOp) ([]*event, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	get, err := tx.PrepareContext(ctx, getLive)
-	if err != nil {
-		return nil, err
+	// A batch of several writes prepares its two statements once.
+	get := func(key string, rev int64) *sql.Row { return tx.QueryRowContext(ctx, getLive, key, rev) }
+	insert := func(args ...any) error {
+		_, err := tx.ExecContext(ctx, insertRow, args...)
+		return err
 	}
-	defer get.Close()
-	ins, err := tx.PrepareContext(ctx, insertRow)
-	if err != nil {
-		return nil, err
+	if len(ops) > 1 {
+		getStmt, err := tx.PrepareContext(ctx, getLive)
+		if err != nil {
+			return nil, err
+		}
+		defer getStmt.Close()
+		insertStmt, err := tx.PrepareContext(ctx, insertRow)
+		if err != nil {
+			return nil, err
+		}
+		defer insertStmt.Close()
+		get = func(key string, rev int64) *sql.Row { return getStmt.QueryRowContext(ctx, key, rev) }
+		insert = func(args ...any) error {
+			_, err := insertStmt.ExecContext(ctx, args...)
+			return err
+		}
 	}
-	defer ins.Close()
 	rev := db.rev.Load()
 	var (
 		events []*event
@@ -209,7 +222,7 @@ func (db *DB) apply(ops []*writeOp) ([]*event, error) {
 	)
 	for _, op := range ops {
 		// The transaction sees the rows the batch's earlier ops inserted.
-		cur, err := scanLive(get.QueryRowContext(ctx, op.key, rev), op.key)
+		cur, err := scanLive(get(op.key, rev), op.key)
 		if err != nil {
 			return nil, err
 		}
@@ -240,7 +253,7 @@ func (db *DB) apply(ops []*writeOp) ([]*event, error) {
 		} else if op.value == nil {
 			stored = []byte{}
 		}
-		if _, err := ins.ExecContext(ctx, rev, op.key, stored, createRev, prevRev, op.del, expiresAt); err != nil {
+		if err := insert(rev, op.key, stored, createRev, prevRev, op.del, expiresAt); err != nil {
 			return nil, fmt.Errorf("sqlite: write %q: %w", op.key, err)
 		}
 		op.rev, op.ok = rev, true
