@@ -40,7 +40,7 @@ var (
 // descriptions say what each --storage value is, durability included.
 var descriptions = map[string]string{
 	"etcd":   "embedded etcd, in-process client (fsync on)",
-	"kine":   "kine on SQLite, in-memory gRPC connection (WAL, synchronous=FULL)",
+	"kine":   "kine on SQLite, in-memory gRPC connection (WAL, synchronous=NORMAL, kine's default: no fsync per commit)",
 	"sqlite": "native backend on SQLite (WAL, synchronous=FULL)",
 	"memory": "native backend in memory (nothing survives a restart)",
 }
