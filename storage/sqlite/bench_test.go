@@ -11,13 +11,16 @@ import (
 	"k8s.io/apiserver/pkg/storage"
 )
 
+// benchBackends are the databases every benchmark runs on.
+var benchBackends = []struct {
+	name string
+	opt  setupOption
+}{{"memory", inMemory}, {"disk", onDisk}}
+
 // BenchmarkCreate measures one acknowledged create: on disk, a committed
 // and fsynced SQLite transaction (WAL, synchronous=FULL).
 func BenchmarkCreate(b *testing.B) {
-	for _, backend := range []struct {
-		name string
-		opt  setupOption
-	}{{"memory", inMemory}, {"disk", onDisk}} {
+	for _, backend := range benchBackends {
 		b.Run(backend.name, func(b *testing.B) {
 			ctx, s, _ := testSetup(b, backend.opt)
 			b.ReportAllocs()
@@ -40,10 +43,7 @@ const benchWriters = 8
 // goroutines: on disk, what concurrent writers gain from sharing a commit
 // and its fsync.
 func BenchmarkCreateParallel(b *testing.B) {
-	for _, backend := range []struct {
-		name string
-		opt  setupOption
-	}{{"memory", inMemory}, {"disk", onDisk}} {
+	for _, backend := range benchBackends {
 		b.Run(backend.name, func(b *testing.B) {
 			ctx, s, _ := testSetup(b, backend.opt)
 			var n atomic.Int64
