@@ -69,6 +69,8 @@ type ExtraConfig struct {
 	PKI PKI
 	// ServiceEndpoints as in Options.
 	ServiceEndpoints map[string]string
+	// APIServerCount as in Options.
+	APIServerCount int
 
 	// storage is the in-process storage Config started (nil with an external
 	// etcd); the Server owns it from New on and stops it last.
@@ -107,7 +109,7 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	}
 	c := &Config{ExtraConfig: ExtraConfig{
 		Name: o.Name, APIs: o.APIs, KubeconfigPath: o.KubeconfigOut,
-		ServiceEndpoints: o.ServiceEndpoints, storageClients: &storageClients{},
+		ServiceEndpoints: o.ServiceEndpoints, APIServerCount: o.APIServerCount, storageClients: &storageClients{},
 	}}
 	if c.ServerURL, err = applyServing(s); err != nil {
 		return nil, err
@@ -296,7 +298,7 @@ func (c *Config) buildUpstreamConfigs(resourceConfig *serverstorage.ResourceConf
 	c.ControlPlane = kubeAPIs
 
 	authInfoResolver := webhook.NewDefaultAuthenticationInfoResolverWrapper(kubeAPIs.ProxyTransport, kubeAPIs.Generic.EgressSelector, kubeAPIs.Generic.LoopbackClientConfig, kubeAPIs.Generic.TracerProvider)
-	c.APIExtensions, err = controlplaneapiserver.CreateAPIExtensionsConfig(*kubeAPIs.Generic, kubeAPIs.VersionedInformers, pluginInitializer, opts, 3, serviceResolver, authInfoResolver)
+	c.APIExtensions, err = controlplaneapiserver.CreateAPIExtensionsConfig(*kubeAPIs.Generic, kubeAPIs.VersionedInformers, pluginInitializer, opts, c.APIServerCount, serviceResolver, authInfoResolver)
 	if err != nil {
 		return err
 	}

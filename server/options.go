@@ -72,6 +72,11 @@ type Options struct {
 	Admission []AdmissionPlugin
 	// Middleware wraps the API handler, outermost first.
 	Middleware []Middleware
+	// APIServerCount is how many API servers share the storage (default 1).
+	// Above 1, the CRD layer waits 5 s before it reports a new CRD
+	// Established, so that every server serves it by then (kube-apiserver's
+	// --apiserver-count). One server needs no wait.
+	APIServerCount int
 	// ServiceEndpoints maps "namespace/name" of a Service to "host:port" for
 	// APIServices and webhooks (there are no Services/Endpoints to resolve).
 	// APIServices using such a service get their Available condition from a probe.
@@ -148,6 +153,9 @@ func (o *Options) Complete() error {
 	if o.Storage.Backend == StorageKine && o.Storage.KineDSN == "" {
 		o.Storage.KineDSN = filepath.Join(o.DataDir, "kine.db")
 	}
+	if o.APIServerCount == 0 {
+		o.APIServerCount = 1
+	}
 	if o.ControlPlane == nil {
 		o.ControlPlane = NewControlPlaneOptions()
 	}
@@ -171,6 +179,9 @@ func (o *Options) Validate() []error {
 		case (b == StorageSQLite || b == StorageMemory) && !storageSeams:
 			errs = append(errs, newFieldError("Options.Storage.Backend", nil, "{field} %q needs the storage backend registry of the patch series (patch 0024); build against the series tree with -tags gcp_patched", b))
 		}
+	}
+	if o.APIServerCount < 0 {
+		errs = append(errs, newFieldError("Options.APIServerCount", nil, "{field} %d: want a positive number of API servers", o.APIServerCount))
 	}
 	registered := o.ControlPlane.Admission.GenericAdmission.Plugins.Registered()
 	for i, p := range o.Admission {

@@ -18,11 +18,12 @@ func TestCompleteFillsDefaultsOnce(t *testing.T) {
 	o := Options{DataDir: dir, Storage: StorageOptions{Backend: StorageKine}}
 	require.NoError(t, o.Complete())
 	want := Options{
-		Name:          DefaultName,
-		APIs:          DefaultAPIs,
-		DataDir:       dir,
-		KubeconfigOut: filepath.Join(dir, "admin.kubeconfig"),
-		Storage:       StorageOptions{Backend: StorageKine, KineDSN: filepath.Join(dir, "kine.db")},
+		Name:           DefaultName,
+		APIs:           DefaultAPIs,
+		DataDir:        dir,
+		KubeconfigOut:  filepath.Join(dir, "admin.kubeconfig"),
+		Storage:        StorageOptions{Backend: StorageKine, KineDSN: filepath.Join(dir, "kine.db")},
+		APIServerCount: 1,
 	}
 	ignoreUpstream := cmpopts.IgnoreFields(Options{}, "ControlPlane")
 	assert.Empty(t, cmp.Diff(want, o, ignoreUpstream))
@@ -42,6 +43,7 @@ func TestValidateNamesFields(t *testing.T) {
 		Storage:          StorageOptions{Backend: "x"},
 		ServiceEndpoints: map[string]string{"nameonly": "host:1"},
 		Admission:        []AdmissionPlugin{{Name: "NoFunc"}},
+		APIServerCount:   -1,
 	}
 	require.NoError(t, o.Complete())
 	var got []string
@@ -54,6 +56,7 @@ func TestValidateNamesFields(t *testing.T) {
 		"unknown Options.APIs entry pods; valid entries are: admissionregistration,apiservices,authentication,authorization,certificates,configmaps,crds,events,flowcontrol,leases,namespaces,rbac,resourcequotas,secrets,serviceaccounts",
 		"Options.ServiceEndpoints nameonly=host:1: want namespace/name=host:port",
 		`unknown Options.Storage.Backend "x"; valid: etcd, kine, sqlite, memory`,
+		"Options.APIServerCount -1: want a positive number of API servers",
 		"Options.Admission[0]: an admission plugin needs a Name and an Admit func",
 	}
 	assert.Empty(t, cmp.Diff(want, got))
