@@ -40,6 +40,7 @@ harness: $(if $(HARNESS_TREE),harness-treemod) ## Build minimal-apiserver, the e
 	$(HARNESS_BUILD) -o $(BIN)/minimal-apiserver ./cmd/minimal-apiserver
 	$(HARNESS_BUILD) -o $(BIN)/example-full ./cmd/examples/full
 	$(HARNESS_BUILD) -o $(BIN)/example-crdonly ./cmd/examples/crdonly
+	$(HARNESS_BUILD) -o $(BIN)/example-faulty ./cmd/examples/faulty
 	$(HARNESS_BUILD) -ldflags='$(KUBECTL_LDFLAGS)' -o $(BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
 
 .PHONY: test-harness

@@ -4,12 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
 )
+
+// DefaultAdmissionTimeout bounds an inline admission func whose plugin sets
+// no Timeout: the default timeoutSeconds of an admission webhook.
+const DefaultAdmissionTimeout = 10 * time.Second
 
 // Request is what an inline admission func sees: the admission attributes and
 // the object in its request (external) version as a JSON-like map.
@@ -24,14 +32,22 @@ type Request struct {
 type AdmitFunc func(ctx context.Context, r Request) error
 
 // AdmissionPlugin is an inline validating admission plugin.
+//
+// A plugin that panics fails the request with a 500 naming the plugin; one
+// that has not returned after Timeout fails it with a 504 naming the plugin
+// (its ctx is cancelled then). Either way the server keeps serving.
 type AdmissionPlugin struct {
 	Name  string
 	Admit AdmitFunc
+	// Timeout bounds one call of Admit (default DefaultAdmissionTimeout).
+	Timeout time.Duration
 }
 
 type funcPlugin struct {
 	*admission.Handler
-	fn AdmitFunc
+	name    string
+	fn      AdmitFunc
+	timeout time.Duration
 }
 
 var _ admission.ValidationInterface = &funcPlugin{}
@@ -45,10 +61,39 @@ func (p *funcPlugin) Validate(ctx context.Context, a admission.Attributes, _ adm
 		}
 		r.Object = m
 	}
-	if err := p.fn(ctx, r); err != nil {
+	if err := p.call(ctx, r); err != nil {
+		if apierrors.IsInternalError(err) || apierrors.IsTimeout(err) {
+			return err
+		}
 		return admission.NewForbidden(a, err)
 	}
 	return nil
+}
+
+// call runs the plugin's func with a deadline and turns a panic or an
+// overrun into an API error naming the plugin. The func runs on its own
+// goroutine so that one that ignores its ctx cannot hold the request; such a
+// goroutine is left behind, as with any handler that never returns.
+func (p *funcPlugin) call(ctx context.Context, r Request) error {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				klog.ErrorS(nil, "Inline admission plugin panicked", "plugin", p.name, "panic", v, "stack", string(debug.Stack()))
+				done <- apierrors.NewInternalError(fmt.Errorf("admission plugin %q panicked: %v", p.name, v))
+			}
+		}()
+		done <- p.fn(ctx, r)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		klog.ErrorS(ctx.Err(), "Inline admission plugin did not answer in time", "plugin", p.name, "timeout", p.timeout)
+		return apierrors.NewTimeoutError(fmt.Sprintf("admission plugin %q did not answer within %s", p.name, p.timeout), 0)
+	}
 }
 
 // toMap converts internal built-in objects to the request version first (their
@@ -71,9 +116,13 @@ func toMap(obj runtime.Object, a admission.Attributes) (map[string]any, error) {
 // that it is complete and that its name is free).
 func registerAdmission(s *options.Options, p AdmissionPlugin) {
 	ga := s.Admission.GenericAdmission
-	fn := p.Admit
-	ga.Plugins.Register(p.Name, func(io.Reader) (admission.Interface, error) {
-		return &funcPlugin{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete, admission.Connect), fn: fn}, nil
+	name, fn, timeout := p.Name, p.Admit, p.Timeout
+	if timeout == 0 {
+		timeout = DefaultAdmissionTimeout
+	}
+	ga.Plugins.Register(name, func(io.Reader) (admission.Interface, error) {
+		return &funcPlugin{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete, admission.Connect),
+			name: name, fn: fn, timeout: timeout}, nil
 	})
 	ga.RecommendedPluginOrder = append(ga.RecommendedPluginOrder, p.Name)
 	ga.EnablePlugins = append(ga.EnablePlugins, p.Name)

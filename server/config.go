@@ -318,10 +318,7 @@ func (c *Config) buildUpstreamConfigs(resourceConfig *serverstorage.ResourceConf
 		// The aggregator is the outermost server, so its chain sees every request.
 		base := c.Aggregator.GenericConfig.BuildHandlerChainFunc
 		c.Aggregator.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, gc *genericapiserver.Config) http.Handler {
-			for i := len(middleware) - 1; i >= 0; i-- {
-				h = middleware[i](h)
-			}
-			return base(h, gc)
+			return base(chainMiddleware(h, middleware), gc)
 		}
 	}
 	return nil

@@ -42,6 +42,12 @@ func startKine(dsn string) (*storageBackend, error) {
 		cfg.Endpoint = dsn
 	default:
 		dsn = strings.TrimPrefix(dsn, "sqlite://")
+		// Created by SQLite, the database (every object, Secrets included)
+		// and its -wal and -shm files would be readable by everyone.
+		if err := createPrivate(strings.SplitN(dsn, "?", 2)[0]); err != nil {
+			cancel()
+			return nil, fmt.Errorf("kine: %w", err)
+		}
 		if !strings.Contains(dsn, "?") {
 			dsn += "?" + sqlite.DefaultParams
 		}

@@ -48,6 +48,10 @@ var StorageBackends = []string{StorageEtcd, StorageKine, StorageSQLite, StorageM
 
 // Middleware wraps the API handler. It runs after authentication and
 // authorization, so request.UserFrom(r.Context()) is set.
+// A middleware that panics fails its request with a 500 Status naming it
+// (by its index in Options.Middleware); the server keeps serving. One that
+// hangs is cut off by the server's request timeout (--request-timeout) with
+// a 504.
 type Middleware func(http.Handler) http.Handler
 
 // Options configures a server. Empty fields mean the documented default.
@@ -191,6 +195,8 @@ func (o *Options) Validate() []error {
 			errs = append(errs, newFieldError(field, nil, "{field}: an admission plugin needs a Name and an Admit func"))
 		case slices.Contains(registered, p.Name):
 			errs = append(errs, newFieldError(field, nil, "{field}: admission plugin %q is already registered", p.Name))
+		case p.Timeout < 0:
+			errs = append(errs, newFieldError(field, nil, "{field}: admission plugin %q has a negative Timeout %s", p.Name, p.Timeout))
 		}
 	}
 	return errs

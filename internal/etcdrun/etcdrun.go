@@ -40,6 +40,13 @@ func Start(dir, name string) (*Etcd, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	// etcd's logger would create its file readable by everyone.
+	logFile := filepath.Join(dir, "etcd.log")
+	f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
 	var lastErr error
 	for range 3 {
 		ports, err := serverproc.FreePorts(2)
@@ -50,7 +57,7 @@ func Start(dir, name string) (*Etcd, error) {
 		cfg.Name = name
 		cfg.Dir = filepath.Join(dir, "etcd")
 		cfg.LogLevel = "error"
-		cfg.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
+		cfg.LogOutputs = []string{logFile}
 		client := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))}
 		peer := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))}
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,6 +135,14 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		q.Set("_synchronous", "FULL")
 		q.Set("_txlock", "immediate")
 		dsn = "file:" + opts.Path + "?" + q.Encode()
+		// The database holds every object, Secrets included: create it
+		// readable by its owner only. SQLite gives its -wal and -shm files
+		// the database file's mode.
+		f, err := os.OpenFile(opts.Path, os.O_RDONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: create %q: %w", opts.Path, err)
+		}
+		f.Close()
 	}
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
