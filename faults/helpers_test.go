@@ -84,6 +84,8 @@ func record(t *testing.T, area, fault, backend string) *Result {
 			r.Status = Skip
 		case t.Failed():
 			r.Status = Fail
+		case r.Upstream != "":
+			r.Status = Upstream
 		default:
 			r.Status = Pass
 		}

@@ -52,7 +52,7 @@ func run(dir, md, js, header string) error {
 		}
 	}
 	c := faults.Counts(rs)
-	fmt.Printf("faults: %d cases, %d pass, %d fail, %d skip\n", len(rs), c[faults.Pass], c[faults.Fail], c[faults.Skip])
+	fmt.Printf("faults: %d cases, %d pass, %d fail, %d skip, %d known upstream\n", len(rs), c[faults.Pass], c[faults.Fail], c[faults.Skip], c[faults.Upstream])
 	if c[faults.Fail] > 0 {
 		return fmt.Errorf("%d fault cases failed (see %s)", c[faults.Fail], md)
 	}
