@@ -77,6 +77,8 @@ type ExtraConfig struct {
 	storage *storageBackend
 	// storageClients are the storages the servers create, closed before storage stops.
 	storageClients *storageClients
+	// dataDirLock keeps other servers off the data dir; released after the storage stopped.
+	dataDirLock *dataDirLock
 }
 
 // Config completes and validates o, then applies it: it binds the secure
@@ -107,9 +109,19 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	if err := checkWritableDir(o.DataDir); err != nil {
 		return nil, err
 	}
+	lock, err := lockDataDir(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.release()
+		}
+	}()
 	c := &Config{ExtraConfig: ExtraConfig{
 		Name: o.Name, APIs: o.APIs, KubeconfigPath: o.KubeconfigOut,
 		ServiceEndpoints: o.ServiceEndpoints, APIServerCount: o.APIServerCount, storageClients: &storageClients{},
+		dataDirLock: lock,
 	}}
 	if c.ServerURL, err = applyServing(s); err != nil {
 		return nil, err
@@ -356,11 +368,12 @@ func (c *Config) Complete() CompletedConfig {
 }
 
 // stopStorage closes the storages the servers created, then the in-process
-// storage (a no-op with an external etcd).
+// storage (a no-op with an external etcd), then releases the data dir.
 func (e *ExtraConfig) stopStorage() {
 	e.storageClients.destroyAll()
 	if e.storage != nil {
 		e.storage.stop()
 		klog.Infof("%s: %s stopped", e.Name, e.storage.kind)
 	}
+	e.dataDirLock.release()
 }
