@@ -139,6 +139,9 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 		registerAdmission(s, p)
 	}
 	if o.usesOwnStorage() {
+		if err := checkStorageFiles(o); err != nil {
+			return nil, err
+		}
 		if c.storage, err = startStorage(o); err != nil {
 			return nil, err
 		}

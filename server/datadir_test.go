@@ -18,6 +18,12 @@ import (
 	logsapi "k8s.io/component-base/logs/api/v1"
 )
 
+func init() {
+	// Config applies the logging options, by default only once a process;
+	// these tests run Config several times.
+	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
+}
+
 // holdLockEnv makes the test binary a helper process that locks the data
 // dir the variable names and holds the lock until it is killed.
 const holdLockEnv = "GCP_TEST_HOLD_DATA_DIR_LOCK"
@@ -35,27 +41,32 @@ func TestHoldDataDirLockHelper(t *testing.T) {
 	select {}
 }
 
-// startLockHolder runs the test binary as a helper process holding the lock
-// of dir.
-func startLockHolder(t *testing.T, dir string) *exec.Cmd {
+// startHelper runs the test binary as a helper process: only test, with
+// env set, and waits until it prints ready.
+func startHelper(t *testing.T, test, env, ready string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldDataDirLockHelper$")
-	cmd.Env = append(os.Environ(), holdLockEnv+"="+dir)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	line, err := bufio.NewReader(out).ReadString('\n')
 	require.NoError(t, err)
-	require.Equal(t, "locked\n", line)
+	require.Equal(t, ready+"\n", line)
 	return cmd
+}
+
+// kill kills a helper process with SIGKILL and waits for it.
+func kill(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
 }
 
 // configOn runs Options.Config on dir with kine (the quickest storage to
 // start) and a free port, and returns how long it took.
 func configOn(dir string) (*Config, time.Duration, error) {
-	// Config applies the logging options, by default only once a process.
-	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
 	o := Options{DataDir: dir, Storage: StorageOptions{Backend: StorageKine}, ControlPlane: NewControlPlaneOptions()}
 	o.ControlPlane.SecureServing.BindPort = 0
 	start := time.Now()
@@ -88,13 +99,12 @@ func requireInUseBy(t *testing.T, err error, dir string, pid int, took time.Dura
 func TestDataDirLock(t *testing.T) {
 	dir := t.TempDir()
 
-	holder := startLockHolder(t, dir)
+	holder := startHelper(t, "TestHoldDataDirLockHelper", holdLockEnv+"="+dir, "locked")
 	_, took, err := configOn(dir)
 	requireInUseBy(t, err, dir, holder.Process.Pid, took)
 	assert.NoDirExists(t, filepath.Join(dir, "pki"), "nothing done on a data dir in use")
 
-	require.NoError(t, holder.Process.Signal(syscall.SIGKILL))
-	_ = holder.Wait()
+	kill(t, holder)
 	c, took, err := configOn(dir)
 	require.NoError(t, err, "the lock of a process killed with SIGKILL must not outlive it")
 	t.Logf("Config with kine took %v", took)
