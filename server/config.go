@@ -118,6 +118,10 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 			lock.release()
 		}
 	}()
+	guard, err := newDiskGuard(o, statfsFree)
+	if err != nil {
+		return nil, err
+	}
 	c := &Config{ExtraConfig: ExtraConfig{
 		Name: o.Name, APIs: o.APIs, KubeconfigPath: o.KubeconfigOut,
 		ServiceEndpoints: o.ServiceEndpoints, APIServerCount: o.APIServerCount, storageClients: &storageClients{},
@@ -164,6 +168,7 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	if err := c.buildUpstreamConfigs(resourceConfig, apis.has("crds"), o.Middleware); err != nil {
 		return nil, err
 	}
+	c.Aggregator.GenericConfig.BuildHandlerChainFunc = withDiskGuard(c.Aggregator.GenericConfig.BuildHandlerChainFunc, guard)
 	return c, nil
 }
 
