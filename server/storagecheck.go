@@ -397,7 +397,7 @@ func parseBoltMeta(p []byte) (boltMeta, error) {
 		return boltMeta{}, errors.New("meta page cut off")
 	}
 	if id, flags := boltOrder.Uint64(p[0:]), boltOrder.Uint16(p[8:]); id > 1 || flags != boltMetaPage {
-		return boltMeta{}, fmt.Errorf("page header (id %d, type %#x) is not a meta page's", id, flags)
+		return boltMeta{}, fmt.Errorf("not a meta page (page type %#x)", flags)
 	}
 	m := p[metaStart:]
 	if boltOrder.Uint32(m[0:]) != boltMagic {
@@ -445,6 +445,9 @@ func readBoltMeta(f *os.File, size int64) (_ boltMeta, damaged error, _ error) {
 		if m1, err1 = parseBoltMeta(buf[:n]); err1 == nil {
 			break
 		}
+	}
+	if err0 != nil && err1 != nil {
+		err1 = errors.New("no second meta page at any page size")
 	}
 	switch {
 	case err0 != nil && err1 != nil:
