@@ -145,7 +145,10 @@ func checkSQLiteFile(path, moveAway string) ([]string, error) {
 		if err := rows.Scan(&line); err != nil {
 			return nil, corrupt(err)
 		}
-		problems = append(problems, line)
+		// One line of the error message: the first problem comes after a
+		// line naming the schema.
+		line = strings.TrimSpace(strings.TrimPrefix(line, "*** in database main ***"))
+		problems = append(problems, strings.ReplaceAll(line, "\n", "; "))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, corrupt(err)
