@@ -77,6 +77,8 @@ type ExtraConfig struct {
 	storage *storageBackend
 	// storageClients are the storages the servers create, closed before storage stops.
 	storageClients *storageClients
+	// dataDirLock keeps other servers off the data dir; released after the storage stopped.
+	dataDirLock *dataDirLock
 }
 
 // Config completes and validates o, then applies it: it binds the secure
@@ -107,9 +109,23 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	if err := checkWritableDir(o.DataDir); err != nil {
 		return nil, err
 	}
+	lock, err := lockDataDir(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.release()
+		}
+	}()
+	guard, err := newDiskGuard(o, statfsFree)
+	if err != nil {
+		return nil, err
+	}
 	c := &Config{ExtraConfig: ExtraConfig{
 		Name: o.Name, APIs: o.APIs, KubeconfigPath: o.KubeconfigOut,
 		ServiceEndpoints: o.ServiceEndpoints, APIServerCount: o.APIServerCount, storageClients: &storageClients{},
+		dataDirLock: lock,
 	}}
 	if c.ServerURL, err = applyServing(s); err != nil {
 		return nil, err
@@ -127,6 +143,9 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 		registerAdmission(s, p)
 	}
 	if o.usesOwnStorage() {
+		if err := checkStorageFiles(o); err != nil {
+			return nil, err
+		}
 		if c.storage, err = startStorage(o); err != nil {
 			return nil, err
 		}
@@ -149,6 +168,7 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	if err := c.buildUpstreamConfigs(resourceConfig, apis.has("crds"), o.Middleware); err != nil {
 		return nil, err
 	}
+	c.Aggregator.GenericConfig.BuildHandlerChainFunc = withDiskGuard(c.Aggregator.GenericConfig.BuildHandlerChainFunc, guard)
 	return c, nil
 }
 
@@ -353,11 +373,12 @@ func (c *Config) Complete() CompletedConfig {
 }
 
 // stopStorage closes the storages the servers created, then the in-process
-// storage (a no-op with an external etcd).
+// storage (a no-op with an external etcd), then releases the data dir.
 func (e *ExtraConfig) stopStorage() {
 	e.storageClients.destroyAll()
 	if e.storage != nil {
 		e.storage.stop()
 		klog.Infof("%s: %s stopped", e.Name, e.storage.kind)
 	}
+	e.dataDirLock.release()
 }

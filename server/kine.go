@@ -71,5 +71,7 @@ func startKine(dsn string) (*storageBackend, error) {
 	g := grpc.NewServer()
 	kineserver.New(backend, "http", 5*time.Second, "3.6.11").Register(g)
 	go g.Serve(l)
-	return &storageBackend{kind: "kine", configure: configure, stop: func() { g.Stop(); cancel() }}, nil
+	// Stopping waits for kine to close its database, so that what it
+	// leaves (a checkpointed SQLite WAL) is final when stop returns.
+	return &storageBackend{kind: "kine", configure: configure, stop: func() { g.Stop(); cancel(); wg.Wait() }}, nil
 }

@@ -81,6 +81,14 @@ type Options struct {
 	// Established, so that every server serves it by then (kube-apiserver's
 	// --apiserver-count). One server needs no wait.
 	APIServerCount int
+	// MinFreeDiskBytes is the free space the server keeps on the disk of its
+	// storage (the data dir, or the directory of kine's SQLite file): with
+	// less, it refuses to start, and while running it rejects writes (any
+	// request but GET, HEAD and OPTIONS) with 507 Insufficient Storage
+	// instead of letting the storage fail (embedded etcd exits on a full
+	// disk); reads go on, writes resume when space returns. 0 means
+	// DefaultMinFreeDiskBytes (64 MiB); a negative value turns it off.
+	MinFreeDiskBytes int64
 	// ServiceEndpoints maps "namespace/name" of a Service to "host:port" for
 	// APIServices and webhooks (there are no Services/Endpoints to resolve).
 	// APIServices using such a service get their Available condition from a probe.
@@ -159,6 +167,9 @@ func (o *Options) Complete() error {
 	}
 	if o.APIServerCount == 0 {
 		o.APIServerCount = 1
+	}
+	if o.MinFreeDiskBytes == 0 {
+		o.MinFreeDiskBytes = DefaultMinFreeDiskBytes
 	}
 	if o.ControlPlane == nil {
 		o.ControlPlane = NewControlPlaneOptions()

@@ -18,12 +18,13 @@ func TestCompleteFillsDefaultsOnce(t *testing.T) {
 	o := Options{DataDir: dir, Storage: StorageOptions{Backend: StorageKine}}
 	require.NoError(t, o.Complete())
 	want := Options{
-		Name:           DefaultName,
-		APIs:           DefaultAPIs,
-		DataDir:        dir,
-		KubeconfigOut:  filepath.Join(dir, "admin.kubeconfig"),
-		Storage:        StorageOptions{Backend: StorageKine, KineDSN: filepath.Join(dir, "kine.db")},
-		APIServerCount: 1,
+		Name:             DefaultName,
+		APIs:             DefaultAPIs,
+		DataDir:          dir,
+		KubeconfigOut:    filepath.Join(dir, "admin.kubeconfig"),
+		Storage:          StorageOptions{Backend: StorageKine, KineDSN: filepath.Join(dir, "kine.db")},
+		APIServerCount:   1,
+		MinFreeDiskBytes: DefaultMinFreeDiskBytes,
 	}
 	ignoreUpstream := cmpopts.IgnoreFields(Options{}, "ControlPlane")
 	assert.Empty(t, cmp.Diff(want, o, ignoreUpstream))

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -58,9 +57,19 @@ func WriteAdminKubeconfig(file, serverURL string, p PKI) error {
 // client cert in system:masters, a front-proxy CA + client cert and a
 // service-account signing key. Existing files are reused so a restart on the
 // same data dir keeps the same identity.
+//
+// A kill -9 at any instant leaves a set the next call completes consistently:
+// every file is replaced atomically (writeFileAtomic), a CA whose cert or key
+// is missing or unreadable is created anew, and a leaf whose key does not
+// match its cert or whose cert does not verify against its current CA (signed
+// by a CA replaced since, expired) is issued again.
 func ensurePKI(dir string, hosts []string) (PKI, error) {
 	p := pkiPaths(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return p, err
+	}
+	// MkdirAll keeps the mode of a directory that exists.
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return p, err
 	}
 	type leaf struct {
@@ -93,8 +102,10 @@ func ensurePKI(dir string, hosts []string) (PKI, error) {
 			}
 		}
 	}
-	if _, err := os.Stat(p.ServiceAccountKey); errors.Is(err, os.ErrNotExist) {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if _, err := loadKey(p.ServiceAccountKey); err != nil {
+		// Missing or unreadable: tokens signed with a lost key cannot be
+		// verified anyway.
+		k, err := newKey()
 		if err != nil {
 			return p, err
 		}
@@ -127,19 +138,22 @@ func loadOrCreateCA(certFile, keyFile, cn string) (*x509.Certificate, crypto.Sig
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := writeCert(certFile, der); err != nil {
-		return nil, nil, err
-	}
-	if err := writeKey(keyFile, k); err != nil {
+	if err := writePair(certFile, keyFile, der, k); err != nil {
 		return nil, nil, err
 	}
 	c, _ := x509.ParseCertificate(der)
 	return c, k, nil
 }
 
+// ensureSigned keeps the leaf pair in certFile/keyFile if it is whole and
+// verifies against ca for usage, and issues a new one otherwise.
 func ensureSigned(certFile, keyFile string, ca *x509.Certificate, caKey crypto.Signer, subject pkix.Name, hosts []string, usage x509.ExtKeyUsage) error {
-	if _, _, err := loadPair(certFile, keyFile); err == nil {
-		return nil
+	if c, _, err := loadPair(certFile, keyFile); err == nil {
+		roots := x509.NewCertPool()
+		roots.AddCert(ca)
+		if _, err := c.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{usage}}); err == nil {
+			return nil
+		}
 	}
 	k, err := newKey()
 	if err != nil {
@@ -159,12 +173,11 @@ func ensureSigned(certFile, keyFile string, ca *x509.Certificate, caKey crypto.S
 	if err != nil {
 		return err
 	}
-	if err := writeCert(certFile, der); err != nil {
-		return err
-	}
-	return writeKey(keyFile, k)
+	return writePair(certFile, keyFile, der, k)
 }
 
+// loadPair reads a certificate and its private key and checks that they
+// belong together.
 func loadPair(certFile, keyFile string) (*x509.Certificate, crypto.Signer, error) {
 	cb, err := os.ReadFile(certFile)
 	if err != nil {
@@ -178,19 +191,36 @@ func loadPair(certFile, keyFile string) (*x509.Certificate, crypto.Signer, error
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := keyutil.PrivateKeyFromFile(keyFile)
+	s, err := loadKey(keyFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, nil, fmt.Errorf("%s: not a signing key", keyFile)
+	pub, ok := s.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(c.PublicKey) {
+		return nil, nil, fmt.Errorf("%s does not hold the key of %s", keyFile, certFile)
 	}
 	return c, s, nil
 }
 
-func writeCert(file string, der []byte) error {
-	return os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+func loadKey(keyFile string) (crypto.Signer, error) {
+	k, err := keyutil.PrivateKeyFromFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a signing key", keyFile)
+	}
+	return s, nil
+}
+
+// writePair writes a key, then its certificate. Whichever of the two a kill
+// leaves out of date, loadPair sees a mismatch and the pair is made again.
+func writePair(certFile, keyFile string, der []byte, k *ecdsa.PrivateKey) error {
+	if err := writeKey(keyFile, k); err != nil {
+		return err
+	}
+	return writeFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 }
 
 func writeKey(file string, k *ecdsa.PrivateKey) error {
@@ -198,11 +228,58 @@ func writeKey(file string, k *ecdsa.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: b}), 0o600)
+	return writeFileAtomic(file, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: b}), 0o600)
+}
+
+// writeFileAtomic replaces file with data so that a crash at any instant
+// leaves either the old or the new content, never a part: it writes a
+// temporary file in the same directory, syncs it, renames it over file and
+// syncs the directory (so the rename itself is durable).
+func writeFileAtomic(file string, data []byte, perm os.FileMode) (err error) {
+	dir, base := filepath.Split(file)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(perm); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), file); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // writeAdminKubeconfig writes a kubeconfig for the system:masters admin cert,
-// atomically (temp file + rename) so pollers never read a partial file.
+// atomically (writeFileAtomic) so pollers never read a partial file and a
+// crash never leaves one.
 func writeAdminKubeconfig(file, serverURL string, p PKI) error {
 	ca, err := os.ReadFile(p.CACert)
 	if err != nil {
@@ -224,11 +301,11 @@ func writeAdminKubeconfig(file, serverURL string, p PKI) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return err
 	}
-	tmp := file + ".tmp"
-	if err := clientcmd.WriteToFile(*cfg, tmp); err != nil {
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, file)
+	return writeFileAtomic(file, data, 0o600)
 }
 
 func tlsWithCA(pemBytes []byte) *tls.Config {

@@ -32,7 +32,11 @@ func (e *Etcd) Stop() { e.e.Close() }
 // without gRPC or a socket. The caller closes it.
 func (e *Etcd) NewInProcessClient() *clientv3.Client { return v3client.New(e.e.Server) }
 
-// Start runs etcd with its data in dir/etcd and its log in dir/etcd.log. A
+// DataDir is where Start keeps etcd's data for dir: etcd's own layout
+// (member/snap/db, member/wal) is below it.
+func DataDir(dir string) string { return filepath.Join(dir, "etcd") }
+
+// Start runs etcd with its data in DataDir(dir) and its log in dir/etcd.log. A
 // port taken between choosing and binding it is retried with new ports.
 // fsync stays on: a write etcd acknowledged survives kill -9. name is the
 // member name; a data dir must be reopened with the name it was created with.
@@ -55,7 +59,7 @@ func Start(dir, name string) (*Etcd, error) {
 		}
 		cfg := embed.NewConfig()
 		cfg.Name = name
-		cfg.Dir = filepath.Join(dir, "etcd")
+		cfg.Dir = DataDir(dir)
 		cfg.LogLevel = "error"
 		cfg.LogOutputs = []string{logFile}
 		client := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))}

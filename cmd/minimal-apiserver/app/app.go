@@ -71,6 +71,7 @@ func AddFlags(fs *pflag.FlagSet, o *server.Options) {
 	fs.StringVar(&o.Storage.Backend, "storage", o.Storage.Backend, "In-process storage when --etcd-servers is not set: "+server.StorageEtcd+" (embedded, default), "+server.StorageKine+", "+server.StorageSQLite+" (native, <data-dir>/native.db) or "+server.StorageMemory+" (native, nothing survives a restart). The native backend needs a build on the patch series.")
 	fs.StringVar(&o.Storage.KineDSN, "kine-dsn", o.Storage.KineDSN, "kine datastore: SQLite file path or postgres:// DSN (default <data-dir>/kine.db).")
 	fs.IntVar(&o.APIServerCount, "apiserver-count", o.APIServerCount, "How many API servers share the storage (default 1). Above 1, a new CRD is reported Established 5 s after it is served, so that every server serves it.")
+	fs.Int64Var(&o.MinFreeDiskBytes, "min-free-disk-bytes", o.MinFreeDiskBytes, "Free space to keep on the disk of the storage (default 64 MiB). With less the server does not start, and while running it rejects writes with 507 until space returns; reads go on. Negative turns it off.")
 	fs.StringToStringVar(&o.ServiceEndpoints, "service-endpoint", o.ServiceEndpoints, "namespace/name=host:port: where service references of APIServices and webhooks point (repeatable).")
 	var upstream cliflag.NamedFlagSets
 	o.ControlPlane.AddFlags(&upstream)
@@ -88,6 +89,7 @@ var flagNames = map[string]string{
 	"Options.Storage.KineDSN":            "--kine-dsn",
 	"Options.ServiceEndpoints":           "--service-endpoint",
 	"Options.APIServerCount":             "--apiserver-count",
+	"Options.MinFreeDiskBytes":           "--min-free-disk-bytes",
 	"Options.ControlPlane.SecureServing": "--bind-address/--secure-port",
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -50,9 +51,20 @@ func TestOptionsAreFlagDefaults(t *testing.T) {
 	o := server.Options{APIs: server.CRDOnly, Storage: server.StorageOptions{Backend: server.StorageKine}}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	AddFlags(fs, &o)
-	require.NoError(t, fs.Parse([]string{"--data-dir=/d", "--secure-port=0"}))
+	require.NoError(t, fs.Parse([]string{"--data-dir=/d", "--secure-port=0", "--min-free-disk-bytes=1000"}))
 	assert.Empty(t, cmp.Diff([]string{"crds"}, o.APIs))
 	assert.Equal(t, server.StorageKine, o.Storage.Backend)
 	assert.Equal(t, "/d", o.DataDir)
 	assert.Equal(t, 0, o.ControlPlane.SecureServing.BindPort)
+	assert.Equal(t, int64(1000), o.MinFreeDiskBytes)
+}
+
+// TestMinFreeDiskBytes: a data dir with less free space than
+// --min-free-disk-bytes keeps the server from starting, and the error names
+// the flag.
+func TestMinFreeDiskBytes(t *testing.T) {
+	dir := t.TempDir()
+	err := Run(context.Background(), server.Options{Name: "test"}, []string{"--data-dir=" + dir, "--min-free-disk-bytes=4611686018427387904"})
+	require.Error(t, err)
+	assert.Regexp(t, `^data dir `+regexp.QuoteMeta(dir)+` has \d+ MiB free, below the 4398046511104 MiB the server keeps free \(--min-free-disk-bytes\); free disk space, or lower --min-free-disk-bytes \(a negative value turns the check off\)$`, err.Error())
 }
