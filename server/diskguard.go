@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/klog/v2"
 )
@@ -125,16 +123,7 @@ func (g *diskGuard) filter(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		status := metav1.Status{
-			TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
-			Status:   metav1.StatusFailure,
-			Message:  g.message(free),
-			Reason:   "InsufficientStorage",
-			Code:     http.StatusInsufficientStorage,
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInsufficientStorage)
-		_ = json.NewEncoder(w).Encode(status)
+		writeStatus(w, http.StatusInsufficientStorage, "InsufficientStorage", g.message(free))
 	})
 }
 
