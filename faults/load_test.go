@@ -53,118 +53,153 @@ type event struct {
 	rv   uint64
 }
 
-// TestLoad runs writers (create, update, delete of ConfigMaps) and watchers
-// against one server per backend, then checks that every watcher saw every
-// acknowledged write once and in order, that replaying what it saw gives the
-// final list, and that goroutines and RSS return near their baseline once
-// the clients leave.
+// TestLoad runs two rounds of writers (create, update, delete of
+// ConfigMaps) and watchers against one server per backend. In each round
+// every watcher must see every acknowledged write once and in order, and
+// replaying what it saw must give the final list. After each round the
+// goroutines must come back near their baseline, and the heap (after a
+// forced GC) must not grow from the first round to the second: what the
+// server keeps after a load (the watch cache holds up to 102,400 recent
+// events per resource, k8s.io/apiserver/pkg/storage/cacher/
+// watch_cache_history.go:37, and the Go runtime returns freed pages to the
+// OS slowly) must be bounded, not a leak that grows with every load.
 func TestLoad(t *testing.T) {
 	bin := minimalBin(t)
 	shape := loadShapeFromEnv(t)
 	for _, storage := range storagesUnderTest() {
 		t.Run(storage, func(t *testing.T) {
-			r := record(t, "load", fmt.Sprintf("%d writers and %d watchers for %s", shape.writers, shape.watchers, shape.duration), storage)
+			r := record(t, "load", fmt.Sprintf("%d writers and %d watchers, two rounds of %s", shape.writers, shape.watchers, shape.duration), storage)
 			p := startIn(t, t.TempDir(), bin, "--storage="+storage)
 			cs := client(t, p)
 			time.Sleep(3 * time.Second) // let the post-start controllers settle
-			baseG, baseRSS := goroutines(t, p), rss(t, p)
-
-			list, err := cs.CoreV1().ConfigMaps("default").List(t.Context(), metav1.ListOptions{})
-			require.NoError(t, err)
-			initial := map[string]uint64{}
-			for _, cm := range list.Items {
-				initial[cm.Name] = parseRV(t, cm.ResourceVersion)
+			base := sample(t, p)
+			var rounds []roundResult
+			var after []memSample
+			for round := 1; round <= 2; round++ {
+				res := loadRound(t, p, cs, shape, round)
+				rounds = append(rounds, res)
+				after = append(after, settle(t, p, base.goroutines))
+				r.Numbers[fmt.Sprintf("round %d writes", round)] = float64(res.writes)
+				r.Numbers[fmt.Sprintf("round %d writes/s", round)] = float64(res.writes) / shape.duration.Seconds()
+				r.Numbers[fmt.Sprintf("round %d watchers in order", round)] = float64(shape.watchers - len(res.badWatchers))
+				r.Numbers[fmt.Sprintf("round %d goroutines peak", round)] = float64(res.peakGoroutines)
+				r.Numbers[fmt.Sprintf("round %d RSS MiB peak", round)] = mib(res.peakRSS)
+				r.Numbers[fmt.Sprintf("round %d goroutines after", round)] = float64(after[round-1].goroutines)
+				r.Numbers[fmt.Sprintf("round %d RSS MiB after", round)] = mib(after[round-1].rss)
+				r.Numbers[fmt.Sprintf("round %d heap MiB after GC", round)] = mib(after[round-1].heap)
 			}
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			seen := make([][]event, shape.watchers)
-			sentinelSeen := make([]chan struct{}, shape.watchers)
-			var watchErrs atomic.Int64
-			var watchers sync.WaitGroup
-			for i := range shape.watchers {
-				w, err := cs.CoreV1().ConfigMaps("default").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
-				require.NoError(t, err)
-				sentinelSeen[i] = make(chan struct{})
-				watchers.Add(1)
-				go func() {
-					defer watchers.Done()
-					defer w.Stop()
-					for e := range w.ResultChan() {
-						cm, ok := e.Object.(*corev1.ConfigMap)
-						if !ok {
-							watchErrs.Add(1)
-							continue
-						}
-						rv, _ := strconv.ParseUint(cm.ResourceVersion, 10, 64)
-						seen[i] = append(seen[i], event{e.Type, cm.Name, rv})
-						if cm.Name == "zz-sentinel" {
-							close(sentinelSeen[i])
-							return
-						}
-					}
-				}()
+			r.Numbers["goroutines before"], r.Numbers["RSS MiB before"], r.Numbers["heap MiB before"] = float64(base.goroutines), mib(base.rss), mib(base.heap)
+			var did []string
+			for i, res := range rounds {
+				did = append(did, fmt.Sprintf("round %d: %d acknowledged writes (%d conflicts, %d other errors), %d of %d watchers saw all %d events once and in order and replayed to the final list",
+					i+1, res.writes, res.conflicts, res.errs, shape.watchers-len(res.badWatchers), shape.watchers, res.writes+1))
 			}
-
-			peakG, peakRSS := baseG, baseRSS
-			sampleDone := make(chan struct{})
-			go func() {
-				defer close(sampleDone)
-				for ctx.Err() == nil {
-					peakG, peakRSS = max(peakG, goroutinesOrZero(p)), max(peakRSS, rssOrZero(p))
-					select {
-					case <-ctx.Done():
-					case <-time.After(time.Second):
-					}
-				}
-			}()
-
-			writes, conflicts, errs := runWriters(cs, shape)
-			sentinel, err := cs.CoreV1().ConfigMaps("default").Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "zz-sentinel"}}, metav1.CreateOptions{})
-			require.NoError(t, err)
-			timeout := time.After(time.Minute)
-			lagging := 0
-			for i := range sentinelSeen {
-				select {
-				case <-sentinelSeen[i]:
-				case <-timeout:
-					lagging++
-				}
+			r.Did = strings.Join(did, "; ") + fmt.Sprintf("; goroutines %d, after the rounds %d and %d; RSS %.0f MiB, after the rounds %.0f and %.0f; heap after GC %.0f MiB, after the rounds %.0f and %.0f",
+				base.goroutines, after[0].goroutines, after[1].goroutines, mib(base.rss), mib(after[0].rss), mib(after[1].rss), mib(base.heap), mib(after[0].heap), mib(after[1].heap))
+			for i, res := range rounds {
+				assert.Zero(t, res.errs, "round %d: write errors other than conflicts", i+1)
+				assert.Zero(t, res.lagging, "round %d: watchers that did not see the sentinel within a minute", i+1)
+				assert.Zero(t, res.watchErrs, "round %d: watch events that were not ConfigMaps (errors)", i+1)
+				assert.Empty(t, res.badWatchers, "round %d", i+1)
+				assert.LessOrEqual(t, after[i].goroutines, nearGoroutines(base.goroutines), "round %d: goroutines once the clients left (baseline %d)", i+1, base.goroutines)
 			}
-			cancel()
-			watchers.Wait()
-			<-sampleDone
-			final, err := cs.CoreV1().ConfigMaps("default").List(t.Context(), metav1.ListOptions{})
-			require.NoError(t, err)
-			want := map[string]uint64{}
-			for _, cm := range final.Items {
-				want[cm.Name] = parseRV(t, cm.ResourceVersion)
-			}
-
-			var badWatchers []string
-			for i, evs := range seen {
-				if problem := checkWatcher(initial, want, evs, writes+1); problem != "" {
-					badWatchers = append(badWatchers, fmt.Sprintf("watcher %d: %s", i, problem))
-				}
-			}
-			afterG, afterRSS := settle(t, p, baseG)
-			r.Numbers = map[string]float64{
-				"writes": float64(writes), "writes/s": float64(writes) / shape.duration.Seconds(), "conflicts": float64(conflicts), "errors": float64(errs),
-				"events expected per watcher": float64(writes + 1), "watchers that saw every event in order": float64(shape.watchers - len(badWatchers)),
-				"goroutines before": float64(baseG), "goroutines peak": float64(peakG), "goroutines after": float64(afterG),
-				"RSS MiB before": mib(baseRSS), "RSS MiB peak": mib(peakRSS), "RSS MiB after": mib(afterRSS),
-			}
-			sentinelRV := parseRV(t, sentinel.ResourceVersion)
-			r.Did = fmt.Sprintf("%d acknowledged writes (%d conflicts, %d other errors); %d of %d watchers saw all %d events once and in order, replaying to the final list (resourceVersion %d); goroutines %d -> %d -> %d, RSS %.0f -> %.0f -> %.0f MiB",
-				writes, conflicts, errs, shape.watchers-len(badWatchers), shape.watchers, writes+1, sentinelRV, baseG, peakG, afterG, mib(baseRSS), mib(peakRSS), mib(afterRSS))
-			assert.Zero(t, errs, "write errors other than conflicts")
-			assert.Zero(t, lagging, "watchers that did not see the sentinel within a minute")
-			assert.Zero(t, watchErrs.Load(), "watch events that were not ConfigMaps (errors)")
-			assert.Empty(t, badWatchers)
-			assert.LessOrEqual(t, afterG, baseG+max(50, baseG/10), "goroutines once the clients left (baseline %d)", baseG)
-			assert.LessOrEqual(t, afterRSS, max(2*baseRSS, baseRSS+256<<20), "RSS once the clients left (baseline %d)", baseRSS)
+			assert.LessOrEqual(t, after[1].heap, after[0].heap+after[0].heap/4+32<<20,
+				"heap after GC grew from round 1 (%.0f MiB) to round 2 (%.0f MiB): memory that grows with every load", mib(after[0].heap), mib(after[1].heap))
 			requireReady(t, p)
 		})
 	}
+}
+
+// roundResult is what one load round measured.
+type roundResult struct {
+	writes, conflicts, errs int64
+	lagging                 int
+	watchErrs               int64
+	badWatchers             []string
+	peakGoroutines          int
+	peakRSS                 int64
+}
+
+// loadRound starts the watchers at the current resourceVersion, runs the
+// writers, creates a sentinel and checks what every watcher saw up to it.
+func loadRound(t *testing.T, p *serverproc.Server, cs kubernetes.Interface, shape loadShape, round int) roundResult {
+	list, err := cs.CoreV1().ConfigMaps("default").List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	initial := map[string]uint64{}
+	for _, cm := range list.Items {
+		initial[cm.Name] = parseRV(t, cm.ResourceVersion)
+	}
+	sentinelName := fmt.Sprintf("zz-sentinel-%d", round)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	seen := make([][]event, shape.watchers)
+	sentinelSeen := make([]chan struct{}, shape.watchers)
+	var watchErrs atomic.Int64
+	var watchers sync.WaitGroup
+	for i := range shape.watchers {
+		w, err := cs.CoreV1().ConfigMaps("default").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+		require.NoError(t, err)
+		sentinelSeen[i] = make(chan struct{})
+		watchers.Add(1)
+		go func() {
+			defer watchers.Done()
+			defer w.Stop()
+			for e := range w.ResultChan() {
+				cm, ok := e.Object.(*corev1.ConfigMap)
+				if !ok {
+					watchErrs.Add(1)
+					continue
+				}
+				rv, _ := strconv.ParseUint(cm.ResourceVersion, 10, 64)
+				seen[i] = append(seen[i], event{e.Type, cm.Name, rv})
+				if cm.Name == sentinelName {
+					close(sentinelSeen[i])
+					return
+				}
+			}
+		}()
+	}
+
+	res := roundResult{peakGoroutines: goroutinesOrZero(p), peakRSS: rssOrZero(p)}
+	sampleDone := make(chan struct{})
+	go func() {
+		defer close(sampleDone)
+		for ctx.Err() == nil {
+			res.peakGoroutines, res.peakRSS = max(res.peakGoroutines, goroutinesOrZero(p)), max(res.peakRSS, rssOrZero(p))
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+
+	res.writes, res.conflicts, res.errs = runWriters(cs, shape)
+	_, err = cs.CoreV1().ConfigMaps("default").Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: sentinelName}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	timeout := time.After(time.Minute)
+	for i := range sentinelSeen {
+		select {
+		case <-sentinelSeen[i]:
+		case <-timeout:
+			res.lagging++
+		}
+	}
+	cancel()
+	watchers.Wait()
+	<-sampleDone
+	res.watchErrs = watchErrs.Load()
+	final, err := cs.CoreV1().ConfigMaps("default").List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	want := map[string]uint64{}
+	for _, cm := range final.Items {
+		want[cm.Name] = parseRV(t, cm.ResourceVersion)
+	}
+	for i, evs := range seen {
+		if problem := checkWatcher(initial, want, evs, res.writes+1); problem != "" {
+			res.badWatchers = append(res.badWatchers, fmt.Sprintf("watcher %d: %s", i, problem))
+		}
+	}
+	return res
 }
 
 // runWriters cycles each writer through create, update and delete of its
@@ -245,16 +280,38 @@ func checkWatcher(initial, final map[string]uint64, evs []event, writes int64) s
 	return ""
 }
 
-// settle waits up to 30 s for the goroutines to come back near base and
-// returns the goroutine count and RSS then.
-func settle(t *testing.T, p *serverproc.Server, base int) (int, int64) {
+// nearGoroutines is how many goroutines still count as back at base.
+func nearGoroutines(base int) int { return base + max(50, base/10) }
+
+// memSample is the server's goroutines, RSS and heap in use after a forced GC.
+type memSample struct {
+	goroutines int
+	rss, heap  int64
+}
+
+func sample(t *testing.T, p *serverproc.Server) memSample {
+	return memSample{goroutines: goroutines(t, p), rss: rss(t, p), heap: heapAfterGC(t, p)}
+}
+
+// settle waits up to 30 s for the goroutines to come back near base, then
+// samples.
+func settle(t *testing.T, p *serverproc.Server, base int) memSample {
 	deadline := time.Now().Add(30 * time.Second)
-	g := goroutines(t, p)
-	for g > base+max(50, base/10) && time.Now().Before(deadline) {
+	for goroutines(t, p) > nearGoroutines(base) && time.Now().Before(deadline) {
 		time.Sleep(time.Second)
-		g = goroutines(t, p)
 	}
-	return g, rss(t, p)
+	return sample(t, p)
+}
+
+// heapAfterGC forces a GC in the server (the heap profile endpoint with
+// gc=1, --profiling being on by default) and reads its heap in use.
+func heapAfterGC(t *testing.T, p *serverproc.Server) int64 {
+	hc := httpClient(t, p)
+	code, body := do(t, hc, http.MethodGet, p.URL()+"/debug/pprof/heap?gc=1", "", nil)
+	require.Equal(t, http.StatusOK, code, "heap profile: %.200s", body)
+	v, err := readMetric(p, "go_memstats_heap_inuse_bytes")
+	require.NoError(t, err)
+	return int64(v)
 }
 
 func parseRV(t *testing.T, rv string) uint64 {
@@ -273,8 +330,13 @@ func goroutines(t *testing.T, p *serverproc.Server) int {
 
 func goroutinesOrZero(p *serverproc.Server) int { n, _ := readGoroutines(p); return n }
 
-// readGoroutines reads go_goroutines from the server's /metrics.
 func readGoroutines(p *serverproc.Server) (int, error) {
+	v, err := readMetric(p, "go_goroutines")
+	return int(v), err
+}
+
+// readMetric reads an unlabelled metric from the server's /metrics.
+func readMetric(p *serverproc.Server, name string) (float64, error) {
 	hc, err := rest.HTTPClientFor(p.RESTConfig())
 	if err != nil {
 		return 0, err
@@ -291,12 +353,11 @@ func readGoroutines(p *serverproc.Server) (int, error) {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			return int(f), err
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
 		}
 	}
-	return 0, fmt.Errorf("/metrics has no go_goroutines")
+	return 0, fmt.Errorf("/metrics has no %s", name)
 }
 
 func rss(t *testing.T, p *serverproc.Server) int64 {
