@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -55,6 +56,11 @@ type Result struct {
 	Test string `json:"test"`
 }
 
+// tempDirs matches the directories go test makes for a test
+// (t.TempDir: <tmp>/<TestName><random>/001): the report names them <tmp>,
+// so that it does not change with every run for their random names.
+var tempDirs = regexp.MustCompile(regexp.QuoteMeta(os.TempDir()) + `/Test[^/\s'"]*/[0-9]{3}`)
+
 // Areas are the report's sections, in order.
 var Areas = []string{"data dir", "kill -9", "plugins", "bad requests", "load", "security"}
 
@@ -87,6 +93,7 @@ func Load(dir string) ([]Result, error) {
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
+		r.Did = tempDirs.ReplaceAllString(r.Did, "<tmp>")
 		out = append(out, r)
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -1,6 +1,8 @@
 package faults
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,7 +13,7 @@ func TestSaveLoadMarkdown(t *testing.T) {
 	dir := t.TempDir()
 	in := []Result{
 		{Area: "security", Fault: "anonymous | everywhere", Status: Pass, Did: "401\non all", Test: "TestB/x"},
-		{Area: "data dir", Fault: "lock", Backend: "etcd", Status: Fail, Did: "hung", Numbers: map[string]float64{"exit after s": 10, "ratio": 0.125}, Test: "TestA"},
+		{Area: "data dir", Fault: "lock", Backend: "etcd", Status: Fail, Did: "hung on " + filepath.Join(os.TempDir(), "TestLock123", "001") + "/etcd", Numbers: map[string]float64{"exit after s": 10, "ratio": 0.125}, Test: "TestA"},
 		{Area: "bad requests", Fault: "patch", Status: Upstream, Did: "422", Upstream: "patch.go:425", Test: "TestC"},
 	}
 	for _, r := range in {
@@ -25,7 +27,7 @@ func TestSaveLoadMarkdown(t *testing.T) {
 
 	md := Markdown(got, "header\n")
 	assert.Contains(t, md, "3 cases: 1 pass, 1 fail, 0 skip, 1 known upstream shortfalls.")
-	assert.Contains(t, md, "| lock | etcd | fail | hung | exit after s 10, ratio 0.12 |")
+	assert.Contains(t, md, "| lock | etcd | fail | hung on <tmp>/etcd | exit after s 10, ratio 0.12 |", "temporary dirs named <tmp>")
 	assert.Contains(t, md, `| anonymous \| everywhere | - | pass | 401 on all |  |`, "pipes escaped, lines joined")
 	assert.Contains(t, md, "| 422. Upstream: patch.go:425 |")
 }
