@@ -101,7 +101,7 @@ TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard m
 TEST_AFTER_PROVE := $(if $(wildcard mk/storage.mk),test-tip-storage)
 
 .PHONY: test
-test: verify tree check test-unit $(TEST_TARGETS) prove $(TEST_AFTER_PROVE) ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, then prove every patch, then minimal-apiserver on the series tip on every storage backend (writes only under _output/)
+test: verify tree check test-unit $(TEST_TARGETS) prove $(TEST_AFTER_PROVE) ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, storage suites, the fast fault suite, then prove every patch, then minimal-apiserver on the series tip on every storage backend (writes only under _output/)
 
 .PHONY: clean
 clean: ## Remove _output (the trees, binaries and reports under it)
