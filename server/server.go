@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	genericapifilters "k8s.io/apiserver/pkg/endpoints/filters"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -80,6 +81,15 @@ func (c CompletedConfig) New() (_ *Server, err error) {
 		return nil, fmt.Errorf("failed to create apiextensions-apiserver: %w", err)
 	}
 	crdAPIEnabled := c.APIExtensions.GenericConfig.MergedResourceConfig.ResourceEnabled(apiextensionsv1.SchemeGroupVersion.WithResource("customresourcedefinitions"))
+	if crdAPIEnabled && c.APIServerCount == 1 {
+		crdClient, err := apiextensionsclient.NewForConfig(c.ControlPlane.Generic.LoopbackClientConfig)
+		if err != nil {
+			return nil, err
+		}
+		if err := addEstablishLeftoverCRDs(apiExtensionsServer.GenericAPIServer, apiExtensionsServer.Informers, crdClient); err != nil {
+			return nil, err
+		}
+	}
 
 	// 2. Natively implemented resources
 	nativeAPIs, err := c.ControlPlane.New(c.Name, apiExtensionsServer.GenericAPIServer)
