@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,30 +17,14 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/generic-controlplane/gcp/internal/serverproc"
+	"github.com/generic-controlplane/gcp/internal/testbin"
 )
 
-// repoRoot is the module root (this package lives in <root>/faults).
-func repoRoot() string {
-	_, f, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(f))
-}
+// repoRoot is the module root.
+func repoRoot() string { return testbin.RepoRoot() }
 
-// binary returns $ENV or <root>/_output/bin/<name>, building pkg into it if missing.
-func binary(t *testing.T, env, name, pkg string) string {
-	t.Helper()
-	if p := os.Getenv(env); p != "" {
-		return p
-	}
-	p := filepath.Join(repoRoot(), "_output", "bin", name)
-	if _, err := os.Stat(p); err == nil && os.Getenv("FAULTS_REBUILD") == "" {
-		return p
-	}
-	cmd := exec.Command("go", "build", "-o", p, pkg)
-	cmd.Dir = repoRoot()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building %s:\n%s", pkg, out)
-	return p
-}
+// binary returns $env or <root>/_output/bin/<name>, building pkg into it if missing.
+func binary(t *testing.T, env, name, pkg string) string { return testbin.Path(t, env, name, pkg) }
 
 func minimalBin(t *testing.T) string {
 	return binary(t, "MINIMAL_APISERVER_BIN", "minimal-apiserver", "./cmd/minimal-apiserver")

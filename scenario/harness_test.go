@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,30 +18,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/generic-controlplane/gcp/internal/serverproc"
+	"github.com/generic-controlplane/gcp/internal/testbin"
 )
 
-// repoRoot is the module root (this package lives in <root>/scenario).
-func repoRoot() string {
-	_, f, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(f))
-}
+// repoRoot is the module root.
+func repoRoot() string { return testbin.RepoRoot() }
 
-// binary returns $ENV or <root>/_output/bin/<name>, building pkg into it if missing.
-func binary(t *testing.T, env, name, pkg string) string {
-	t.Helper()
-	if p := os.Getenv(env); p != "" {
-		return p
-	}
-	p := filepath.Join(repoRoot(), "_output", "bin", name)
-	if _, err := os.Stat(p); err == nil && os.Getenv("SCENARIO_REBUILD") == "" {
-		return p
-	}
-	cmd := exec.Command("go", "build", "-o", p, pkg)
-	cmd.Dir = repoRoot()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building %s:\n%s", pkg, out)
-	return p
-}
+// binary returns $env or <root>/_output/bin/<name>, building pkg into it if missing.
+func binary(t *testing.T, env, name, pkg string) string { return testbin.Path(t, env, name, pkg) }
 
 func kubectlBin(t *testing.T) string {
 	return binary(t, "KUBECTL", "kubectl", "k8s.io/kubernetes/cmd/kubectl")
