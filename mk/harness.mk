@@ -44,7 +44,7 @@ harness: $(if $(HARNESS_TREE),harness-treemod) ## Build minimal-apiserver, the e
 	$(HARNESS_BUILD) -ldflags='$(KUBECTL_LDFLAGS)' -o $(BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
 
 .PHONY: test-harness
-test-harness: harness ## Test server/ and run the scenario (client-go + kubectl) on embedded etcd and kine/SQLite; bad input; kill -9 durability
+test-harness: harness ## Test server/ and run the scenario (client-go + kubectl) on embedded etcd and kine/SQLite; bad input (kill -9: make test-faults)
 	@rm -rf $(OUTPUT)/scenario
 	$(HARNESS_ENV) $(HARNESS_TEST) -count=1 -timeout 30m ./server/... ./cmd/minimal-apiserver/... ./scenario/...
 	go run ./cmd/scenario-report -results $(OUTPUT)/scenario -kubectl $(BIN)/kubectl \

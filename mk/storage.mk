@@ -19,7 +19,9 @@ bench-storage: tip-minimal ## minimal-apiserver on the series tip: embedded etcd
 		-md reports/bench-storage.md -json reports/bench-storage.json
 
 .PHONY: test-tip-storage
-test-tip-storage: harness tip-minimal ## minimal-apiserver on the series tip: the scenario on every backend (etcd and kine in-process, the native backend on disk and in memory), kill -9 durability on the durable ones
+test-tip-storage: harness tip-minimal ## minimal-apiserver on the series tip: the scenario on every backend (etcd and kine in-process, the native backend on disk and in memory), the fault suite's kill -9 under write and watch load on the durable ones
 	MINIMAL_APISERVER_BIN=$(TIP_BIN)/minimal-apiserver KUBECTL=$(BIN)/kubectl SCENARIO_OUT=$(OUTPUT)/scenario-tip \
 	MINIMAL_APISERVER_STORAGES=etcd,kine,sqlite,memory \
-		go test -count=1 -timeout 20m -run 'TestScenarioMinimalDefaults|TestScenarioMinimalOnEachStorage|TestDurabilityKill9' ./scenario/
+		go test -count=1 -timeout 20m -run 'TestScenarioMinimalDefaults|TestScenarioMinimalOnEachStorage' ./scenario/
+	MINIMAL_APISERVER_BIN=$(TIP_BIN)/minimal-apiserver MINIMAL_APISERVER_STORAGES=etcd,kine,sqlite,memory FAULTS_OUT=$(OUTPUT)/faults-tip/results \
+		go test -count=1 -timeout 20m -run 'TestKill9UnderWatchLoad' ./faults/
