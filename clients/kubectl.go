@@ -1,0 +1,467 @@
+package clients
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Resources cases name in Needs.
+const (
+	rConfigMaps      = "v1/configmaps"
+	rSecrets         = "v1/secrets"
+	rNamespaces      = "v1/namespaces"
+	rServiceAccounts = "v1/serviceaccounts"
+	rEvents          = "events.k8s.io/v1/events"
+	rCoreEvents      = "v1/events"
+	rRoles           = "rbac.authorization.k8s.io/v1/roles"
+	rCRDs            = "apiextensions.k8s.io/v1/customresourcedefinitions"
+	rLeases          = "coordination.k8s.io/v1/leases"
+	rSSAR            = "authorization.k8s.io/v1/selfsubjectaccessreviews"
+	rSSR             = "authentication.k8s.io/v1/selfsubjectreviews"
+	rToken           = "v1/serviceaccounts/token"
+)
+
+// kubectlCase is a kubectl case run by both kubectl binaries.
+type kubectlCase struct {
+	name, what string
+	needs      []string
+	timeout    time.Duration
+	run        func(ctx context.Context, e *Env, k kubectl) error
+}
+
+// kubectl runs one kubectl binary for a case.
+type kubectl struct{ bin string }
+
+func (k kubectl) run(ctx context.Context, e *Env, args ...string) (string, error) {
+	return e.Exec(ctx, k.bin, args...)
+}
+
+func (k kubectl) apply(ctx context.Context, e *Env, manifest string, args ...string) (string, error) {
+	return e.ExecIn(ctx, manifest, k.bin, append([]string{"apply", "-f", "-"}, args...)...)
+}
+
+// kubectlCases are kubectl's cases for the binary of client (Kubectl or KubectlSkew).
+func kubectlCases(client string) []Case {
+	var out []Case
+	for _, kc := range kubectlCaseList {
+		kc := kc
+		out = append(out, Case{
+			ID: client + "/" + kc.name, Client: client, What: kc.what, Needs: kc.needs, Timeout: kc.timeout,
+			Run: func(ctx context.Context, e *Env) error {
+				bin := e.Bin.Kubectl
+				if client == KubectlSkew {
+					bin = e.Bin.KubectlSkew
+				}
+				return kc.run(ctx, e, kubectl{bin: bin})
+			},
+		})
+	}
+	return out
+}
+
+func configMap(ns, name, labels string, data map[string]string) string {
+	d, _ := json.Marshal(data)
+	l := "{}"
+	if labels != "" {
+		kv := strings.SplitN(labels, "=", 2)
+		l = fmt.Sprintf("{%q: %q}", kv[0], kv[1])
+	}
+	return fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q,"labels":%s},"data":%s}`, name, ns, l, d)
+}
+
+// testCRD is a namespaced CRD with two versions (v1 stored, v2 served,
+// conversion None), a scale subresource, a short name and a category.
+func testCRD(group string) string {
+	schema := `{"type":"object","properties":{"spec":{"type":"object","properties":{"replicas":{"type":"integer"},"size":{"type":"string"}}},"status":{"type":"object","properties":{"replicas":{"type":"integer"}}}}}`
+	version := func(name string, storage bool) string {
+		return fmt.Sprintf(`{"name":%q,"served":true,"storage":%t,"schema":{"openAPIV3Schema":%s},
+ "subresources":{"status":{},"scale":{"specReplicasPath":".spec.replicas","statusReplicasPath":".status.replicas"}},
+ "additionalPrinterColumns":[{"name":"Size","type":"string","jsonPath":".spec.size"}]}`, name, storage, schema)
+	}
+	return fmt.Sprintf(`{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+ "metadata":{"name":"widgets.%[1]s"},
+ "spec":{"group":%[1]q,"scope":"Namespaced",
+  "names":{"plural":"widgets","singular":"widget","kind":"Widget","shortNames":["wdg"],"categories":["all","gcp"]},
+  "versions":[%[2]s,%[3]s]}}`, group, version("v1", true), version("v2", false))
+}
+
+func widget(ns, name, group, version string) string {
+	return fmt.Sprintf(`{"apiVersion":"%s/%s","kind":"Widget","metadata":{"name":%q,"namespace":%q},"spec":{"replicas":1,"size":"small"}}`, group, version, name, ns)
+}
+
+// installCRD applies the test CRD with a group of the case's own and waits
+// until it is established.
+func (k kubectl) installCRD(ctx context.Context, e *Env) (string, error) {
+	group := e.Namespace + ".gcp.example.com"
+	if _, err := k.apply(ctx, e, testCRD(group)); err != nil {
+		return "", err
+	}
+	_, err := k.run(ctx, e, "wait", "--for=condition=Established", "--timeout=20s", "crd/widgets."+group)
+	return group, err
+}
+
+func expect(out, want string) error {
+	if !strings.Contains(out, want) {
+		return fmt.Errorf("output lacks %q: %s", want, tail(out))
+	}
+	return nil
+}
+
+var kubectlCaseList = []kubectlCase{
+	{name: "version", what: "kubectl version -o json (client and server version, skew warning)",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			out, err := k.run(ctx, e, "version", "-o", "json")
+			if err != nil {
+				return err
+			}
+			return expect(out, `"serverVersion"`)
+		}},
+	{name: "cluster-info", what: "kubectl cluster-info",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			out, err := k.run(ctx, e, "cluster-info")
+			if err != nil {
+				return err
+			}
+			return expect(out, "is running at")
+		}},
+	{name: "api-resources", what: "kubectl api-resources",
+		run: func(ctx context.Context, e *Env, k kubectl) error { _, err := k.run(ctx, e, "api-resources"); return err }},
+	{name: "api-versions", what: "kubectl api-versions",
+		run: func(ctx context.Context, e *Env, k kubectl) error { _, err := k.run(ctx, e, "api-versions"); return err }},
+	{name: "get-all", what: "kubectl get all -A (the 'all' category)",
+		run: func(ctx context.Context, e *Env, k kubectl) error { _, err := k.run(ctx, e, "get", "all", "-A"); return err }},
+	{name: "get-namespaces", what: "kubectl get namespaces", needs: []string{rNamespaces},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			out, err := k.run(ctx, e, "get", "namespaces")
+			if err != nil {
+				return err
+			}
+			return expect(out, e.Namespace)
+		}},
+	{name: "create-get-configmap", what: "kubectl create configmap; get -o yaml; get -o wide; get -o custom-columns", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.run(ctx, e, "create", "configmap", "cm1", "-n", e.Namespace, "--from-literal=a=b"); err != nil {
+				return err
+			}
+			for _, o := range []string{"yaml", "wide", "custom-columns=NAME:.metadata.name,A:.data.a"} {
+				if _, err := k.run(ctx, e, "get", "configmap", "cm1", "-n", e.Namespace, "-o", o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	{name: "apply-client-side", what: "kubectl apply -f (client-side, last-applied annotation), then apply a change", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.apply(ctx, e, configMap(e.Namespace, "csa", "", map[string]string{"a": "1"})); err != nil {
+				return err
+			}
+			_, err := k.apply(ctx, e, configMap(e.Namespace, "csa", "", map[string]string{"a": "2"}))
+			return err
+		}},
+	{name: "apply-server-side", what: "kubectl apply --server-side, a second field manager conflicts, --force-conflicts wins", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.apply(ctx, e, configMap(e.Namespace, "ssa", "", map[string]string{"a": "1"}), "--server-side", "--field-manager=one"); err != nil {
+				return err
+			}
+			_, err := k.apply(ctx, e, configMap(e.Namespace, "ssa", "", map[string]string{"a": "2"}), "--server-side", "--field-manager=two")
+			if err == nil || !strings.Contains(err.Error(), "conflict") {
+				return fmt.Errorf("second manager: want a conflict, got %v", err)
+			}
+			_, err = k.apply(ctx, e, configMap(e.Namespace, "ssa", "", map[string]string{"a": "2"}), "--server-side", "--field-manager=two", "--force-conflicts")
+			return err
+		}},
+	{name: "apply-prune", what: "kubectl apply --prune -l (default prune allowlist): apply two configmaps, then one, the other is pruned", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			two := configMap(e.Namespace, "p1", "set=prune", nil) + "\n" + configMap(e.Namespace, "p2", "set=prune", nil)
+			if _, err := k.apply(ctx, e, two, "--prune", "-l", "set=prune", "-n", e.Namespace); err != nil {
+				return err
+			}
+			if _, err := k.apply(ctx, e, configMap(e.Namespace, "p1", "set=prune", nil), "--prune", "-l", "set=prune", "-n", e.Namespace); err != nil {
+				return err
+			}
+			if _, err := k.run(ctx, e, "get", "configmap", "p2", "-n", e.Namespace); err == nil {
+				return fmt.Errorf("configmap p2 was not pruned")
+			}
+			return nil
+		}},
+	{name: "apply-prune-applyset", what: "kubectl apply --prune --applyset (KUBECTL_APPLYSET=true): the applyset parent is a Secret by default", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			// ExecIn passes os.Environ; the feature is on by default since 1.27 alpha only with the env var.
+			two := configMap(e.Namespace, "a1", "", nil) + "\n" + configMap(e.Namespace, "a2", "", nil)
+			t := "KUBECTL_APPLYSET=true"
+			if _, err := execEnv(ctx, e, t, two, k.bin, "apply", "-f", "-", "--prune", "--applyset=set1", "-n", e.Namespace); err != nil {
+				return err
+			}
+			_, err := execEnv(ctx, e, t, configMap(e.Namespace, "a1", "", nil), k.bin, "apply", "-f", "-", "--prune", "--applyset=set1", "-n", e.Namespace)
+			return err
+		}},
+	{name: "explain", what: "kubectl explain configmap.data (OpenAPI v3)", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "explain", "configmap.data")
+			return err
+		}},
+	{name: "explain-crd", what: "kubectl explain widgets.spec (a CRD's published schema)", needs: []string{rCRDs},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			group, err := k.installCRD(ctx, e)
+			if err != nil {
+				return err
+			}
+			var out string
+			// The CRD's OpenAPI is published shortly after it is established.
+			for range 20 {
+				if out, err = k.run(ctx, e, "explain", "widgets."+group+".spec"); err == nil {
+					return expect(out, "replicas")
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+			return err
+		}},
+	{name: "wait-jsonpath", what: "kubectl wait --for=jsonpath on a configmap, and --for=delete", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.run(ctx, e, "create", "configmap", "w", "-n", e.Namespace, "--from-literal=ready=yes"); err != nil {
+				return err
+			}
+			if _, err := k.run(ctx, e, "wait", "-n", e.Namespace, "--for=jsonpath={.data.ready}=yes", "--timeout=10s", "configmap/w"); err != nil {
+				return err
+			}
+			if _, err := k.run(ctx, e, "delete", "-n", e.Namespace, "configmap/w", "--wait=false"); err != nil {
+				return err
+			}
+			_, err := k.run(ctx, e, "wait", "-n", e.Namespace, "--for=delete", "--timeout=10s", "configmap/w")
+			return err
+		}},
+	{name: "auth-can-i", what: "kubectl auth can-i create configmaps; --list",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			out, err := k.run(ctx, e, "auth", "can-i", "create", "configmaps", "-n", e.Namespace)
+			if err != nil {
+				return err
+			}
+			if err := expect(out, "yes"); err != nil {
+				return err
+			}
+			_, err = k.run(ctx, e, "auth", "can-i", "--list", "-n", e.Namespace)
+			return err
+		}},
+	{name: "auth-whoami", what: "kubectl auth whoami (SelfSubjectReview)",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "auth", "whoami")
+			return err
+		}},
+	{name: "create-token", what: "kubectl create serviceaccount; kubectl create token", needs: []string{rServiceAccounts},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.run(ctx, e, "create", "serviceaccount", "robot", "-n", e.Namespace); err != nil {
+				return err
+			}
+			out, err := k.run(ctx, e, "create", "token", "robot", "-n", e.Namespace, "--duration=10m")
+			if err != nil {
+				return err
+			}
+			return expect(out, "eyJ")
+		}},
+	{name: "delete-namespace", what: "kubectl create namespace with a configmap; kubectl delete namespace (waits until it is gone)", needs: []string{rNamespaces},
+		timeout: 40 * time.Second,
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			ns := e.Namespace + "-del"
+			if _, err := k.run(ctx, e, "create", "namespace", ns); err != nil {
+				return err
+			}
+			if e.Serves(rConfigMaps) {
+				if _, err := k.run(ctx, e, "create", "configmap", "x", "-n", ns); err != nil {
+					return err
+				}
+			}
+			_, err := k.run(ctx, e, "delete", "namespace", ns, "--timeout=30s")
+			return err
+		}},
+	{name: "events", what: "kubectl events (events.k8s.io/v1, falling back to v1 events)",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "events", "-n", e.Namespace)
+			return err
+		}},
+	{name: "describe-configmap", what: "kubectl describe configmap (the describer also lists the object's events)", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.run(ctx, e, "create", "configmap", "d", "-n", e.Namespace); err != nil {
+				return err
+			}
+			_, err := k.run(ctx, e, "describe", "configmap", "d", "-n", e.Namespace)
+			return err
+		}},
+	{name: "diff", what: "kubectl diff -f (server-side dry run)", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.apply(ctx, e, configMap(e.Namespace, "df", "", map[string]string{"a": "1"})); err != nil {
+				return err
+			}
+			f, err := e.WriteFile("cm.json", configMap(e.Namespace, "df", "", map[string]string{"a": "2"}))
+			if err != nil {
+				return err
+			}
+			out, err := k.run(ctx, e, "diff", "-f", f)
+			if err != nil && !strings.Contains(err.Error(), "exit status 1") { // 1: differences found
+				return err
+			}
+			return expect(out, "+  a: \"2\"")
+		}},
+	{name: "patch-label-annotate", what: "kubectl patch (merge, json, strategic); label; annotate", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.run(ctx, e, "create", "configmap", "pl", "-n", e.Namespace); err != nil {
+				return err
+			}
+			for _, args := range [][]string{
+				{"patch", "configmap", "pl", "--type=merge", "-p", `{"data":{"a":"1"}}`},
+				{"patch", "configmap", "pl", "--type=json", "-p", `[{"op":"add","path":"/data/b","value":"2"}]`},
+				{"patch", "configmap", "pl", "-p", `{"data":{"c":"3"}}`},
+				{"label", "configmap", "pl", "x=y"},
+				{"annotate", "configmap", "pl", "x=y"},
+			} {
+				if _, err := k.run(ctx, e, append(args, "-n", e.Namespace)...); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	{name: "replace-delete", what: "kubectl replace -f; kubectl delete -f; kubectl delete --all", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.apply(ctx, e, configMap(e.Namespace, "r", "", map[string]string{"a": "1"})); err != nil {
+				return err
+			}
+			f, err := e.WriteFile("r.json", configMap(e.Namespace, "r", "", map[string]string{"a": "2"}))
+			if err != nil {
+				return err
+			}
+			if _, err := k.run(ctx, e, "replace", "-f", f); err != nil {
+				return err
+			}
+			if _, err := k.run(ctx, e, "delete", "-f", f); err != nil {
+				return err
+			}
+			_, err = k.run(ctx, e, "delete", "configmaps", "--all", "-n", e.Namespace)
+			return err
+		}},
+	{name: "get-chunked-watch", what: "kubectl get --chunk-size=1; kubectl get --watch-only with --request-timeout", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			for _, n := range []string{"c1", "c2", "c3"} {
+				if _, err := k.run(ctx, e, "create", "configmap", n, "-n", e.Namespace); err != nil {
+					return err
+				}
+			}
+			out, err := k.run(ctx, e, "get", "configmaps", "-n", e.Namespace, "--chunk-size=1", "-o", "name")
+			if err != nil {
+				return err
+			}
+			if err := expect(out, "configmap/c3"); err != nil {
+				return err
+			}
+			_, err = k.run(ctx, e, "get", "configmaps", "-n", e.Namespace, "--watch", "--request-timeout=2s")
+			if err != nil && !strings.Contains(err.Error(), "Timeout") && !strings.Contains(err.Error(), "timeout") {
+				return err
+			}
+			return nil
+		}},
+	{name: "get-raw", what: "kubectl get --raw /version, /readyz?verbose, /openapi/v3",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			for _, p := range []string{"/version", "/readyz?verbose", "/openapi/v3"} {
+				if _, err := k.run(ctx, e, "get", "--raw", p); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	{name: "secret-rbac", what: "kubectl create secret generic; create role; create rolebinding; auth can-i --as", needs: []string{rSecrets, rRoles},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			for _, args := range [][]string{
+				{"create", "secret", "generic", "s", "--from-literal=k=v"},
+				{"create", "role", "reader", "--verb=get,list", "--resource=secrets"},
+				{"create", "rolebinding", "reader", "--role=reader", "--user=alice"},
+			} {
+				if _, err := k.run(ctx, e, append(args, "-n", e.Namespace)...); err != nil {
+					return err
+				}
+			}
+			out, err := k.run(ctx, e, "auth", "can-i", "list", "secrets", "--as=alice", "-n", e.Namespace)
+			if err != nil {
+				return err
+			}
+			return expect(out, "yes")
+		}},
+	{name: "crd-lifecycle", what: "kubectl apply a CRD, wait Established, create a CR, get it by short name and category, get -o wide (printer columns)", needs: []string{rCRDs},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			group, err := k.installCRD(ctx, e)
+			if err != nil {
+				return err
+			}
+			if _, err := k.apply(ctx, e, widget(e.Namespace, "w1", group, "v1")); err != nil {
+				return err
+			}
+			for _, what := range []string{"wdg", "gcp", "widgets." + group} {
+				out, err := k.run(ctx, e, "get", what, "-n", e.Namespace, "-o", "wide")
+				if err != nil {
+					return err
+				}
+				if err := expect(out, "w1"); err != nil {
+					return fmt.Errorf("get %s: %w", what, err)
+				}
+			}
+			return nil
+		}},
+	{name: "crd-scale", what: "kubectl scale on a custom resource's scale subresource", needs: []string{rCRDs},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			group, err := k.installCRD(ctx, e)
+			if err != nil {
+				return err
+			}
+			if _, err := k.apply(ctx, e, widget(e.Namespace, "w1", group, "v1")); err != nil {
+				return err
+			}
+			_, err = k.run(ctx, e, "scale", "widgets."+group+"/w1", "--replicas=3", "-n", e.Namespace)
+			return err
+		}},
+	{name: "crd-versions", what: "kubectl get a custom resource in its other served version (conversion None)", needs: []string{rCRDs},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			group, err := k.installCRD(ctx, e)
+			if err != nil {
+				return err
+			}
+			if _, err := k.apply(ctx, e, widget(e.Namespace, "w1", group, "v1")); err != nil {
+				return err
+			}
+			out, err := k.run(ctx, e, "get", "widgets.v2."+group, "w1", "-n", e.Namespace, "-o", "jsonpath={.apiVersion}")
+			if err != nil {
+				return err
+			}
+			return expect(out, group+"/v2")
+		}},
+	{name: "dry-run-server", what: "kubectl create --dry-run=server -o yaml", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "create", "configmap", "dr", "-n", e.Namespace, "--dry-run=server", "-o", "yaml")
+			return err
+		}},
+	{name: "top-pod", what: "kubectl top pod (metrics.k8s.io)",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "top", "pod", "-n", e.Namespace)
+			return err
+		}},
+	{name: "run-pod", what: "kubectl run (creates a Pod)",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "run", "p", "--image=busybox", "-n", e.Namespace)
+			return err
+		}},
+	{name: "config-get-contexts", what: "kubectl config get-contexts; config view --minify (no server)",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.run(ctx, e, "config", "get-contexts"); err != nil {
+				return err
+			}
+			_, err := k.run(ctx, e, "config", "view", "--minify")
+			return err
+		}},
+}
+
+// execEnv is Env.ExecIn with one more environment variable.
+func execEnv(ctx context.Context, e *Env, kv, stdin, bin string, args ...string) (string, error) {
+	saved := e.extraEnv
+	e.extraEnv = append(append([]string(nil), saved...), kv)
+	defer func() { e.extraEnv = saved }()
+	return e.ExecIn(ctx, stdin, bin, args...)
+}
