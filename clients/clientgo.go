@@ -310,7 +310,7 @@ func clientGoCases() []Case {
 			}),
 		cg("crd-conversion", "create a CRD with v1 (storage) and v2 (served), conversion None: write v1, read v2, list v2 via dynamic client", []string{rCRDs},
 			func(ctx context.Context, e *Env) error {
-				group := e.Namespace + ".gcp.example.com"
+				group := e.Tag + ".gcp.example.com"
 				if err := createCRD(ctx, e, group); err != nil {
 					return err
 				}

@@ -140,7 +140,7 @@ func ctrlRuntimeCases() []Case {
 			}),
 		cr("unstructured-crd-cache", "manager cache on a custom resource as unstructured (informer from the dynamic RESTMapper)", []string{rCRDs},
 			func(ctx context.Context, e *Env) error {
-				group := e.Namespace + ".gcp.example.com"
+				group := e.Tag + ".gcp.example.com"
 				if err := createCRD(ctx, e, group); err != nil {
 					return err
 				}
@@ -164,7 +164,7 @@ func ctrlRuntimeCases() []Case {
 		cr("envtest-existing-cluster", "envtest.Environment{UseExistingCluster: true}: Start installs a CRD and waits for it, Stop", []string{rCRDs},
 			func(ctx context.Context, e *Env) error {
 				crd := &apiextensionsv1.CustomResourceDefinition{}
-				if err := jsonUnmarshal(testCRD(e.Namespace+".gcp.example.com"), crd); err != nil {
+				if err := jsonUnmarshal(testCRD(e.Tag+".gcp.example.com"), crd); err != nil {
 					return err
 				}
 				env := &envtest.Environment{UseExistingCluster: ptr.To(true), Config: e.Config,

@@ -25,7 +25,7 @@ func helmChart(e *Env, name, kubeVersion string, withCRD, crdOnly bool) (string,
 		files["templates/configmap.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n"
 	}
 	if withCRD {
-		group := e.Namespace + ".gcp.example.com"
+		group := e.Tag + ".gcp.example.com"
 		files["crds/widgets.json"] = testCRD(group)
 		files["templates/widget.yaml"] = widget(e.Namespace, "{{ .Release.Name }}-w", group, "v1") + "\n"
 	}

@@ -73,7 +73,9 @@ func configMap(ns, name, labels string, data map[string]string) string {
 }
 
 // testCRD is a namespaced CRD with two versions (v1 stored, v2 served,
-// conversion None), a scale subresource, a short name and a category.
+// conversion None), a scale subresource, a short name and a category. Each
+// case has a group of its own (from its namespace); the short name follows
+// the group, as two CRDs with one short name make kubectl pick one of them.
 func testCRD(group string) string {
 	schema := `{"type":"object","properties":{"spec":{"type":"object","properties":{"replicas":{"type":"integer"},"size":{"type":"string"}}},"status":{"type":"object","properties":{"replicas":{"type":"integer"}}}}}`
 	version := func(name string, storage bool) string {
@@ -84,9 +86,12 @@ func testCRD(group string) string {
 	return fmt.Sprintf(`{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
  "metadata":{"name":"widgets.%[1]s"},
  "spec":{"group":%[1]q,"scope":"Namespaced",
-  "names":{"plural":"widgets","singular":"widget","kind":"Widget","shortNames":["wdg"],"categories":["all","gcp"]},
-  "versions":[%[2]s,%[3]s]}}`, group, version("v1", true), version("v2", false))
+  "names":{"plural":"widgets","singular":"widget","kind":"Widget","shortNames":[%[4]q],"categories":["gcp"]},
+  "versions":[%[2]s,%[3]s]}}`, group, version("v1", true), version("v2", false), shortName(group))
 }
+
+// shortName is "w" and the group's first label: "wc026" for c026.gcp.example.com.
+func shortName(group string) string { return "w" + strings.SplitN(group, ".", 2)[0] }
 
 func widget(ns, name, group, version string) string {
 	return fmt.Sprintf(`{"apiVersion":"%s/%s","kind":"Widget","metadata":{"name":%q,"namespace":%q},"spec":{"replicas":1,"size":"small"}}`, group, version, name, ns)
@@ -95,7 +100,7 @@ func widget(ns, name, group, version string) string {
 // installCRD applies the test CRD with a group of the case's own and waits
 // until it is established.
 func (k kubectl) installCRD(ctx context.Context, e *Env) (string, error) {
-	group := e.Namespace + ".gcp.example.com"
+	group := e.Tag + ".gcp.example.com"
 	if _, err := k.apply(ctx, e, testCRD(group)); err != nil {
 		return "", err
 	}
@@ -395,7 +400,7 @@ var kubectlCaseList = []kubectlCase{
 			if _, err := k.apply(ctx, e, widget(e.Namespace, "w1", group, "v1")); err != nil {
 				return err
 			}
-			for _, what := range []string{"wdg", "gcp", "widgets." + group} {
+			for _, what := range []string{shortName(group), "gcp", "widgets." + group} {
 				out, err := k.run(ctx, e, "get", what, "-n", e.Namespace, "-o", "wide")
 				if err != nil {
 					return err

@@ -65,6 +65,9 @@ type Env struct {
 	// Namespace is a namespace made for the case where the server serves
 	// namespaces, else "default".
 	Namespace string
+	// Tag is unique to the case ("c026"): it names the case's namespace
+	// and its CRD's group.
+	Tag string
 	// Dir is the case's scratch directory (HOME of its client processes).
 	Dir    string
 	Served map[string]bool
@@ -195,13 +198,13 @@ func runCase(ctx context.Context, t Target, bin Binaries, c Case, i int, served 
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	e := &Env{Target: t, Bin: bin, Served: served, Client: cs, caseID: c.ID, Namespace: "default",
+	e := &Env{Target: t, Bin: bin, Served: served, Client: cs, caseID: c.ID, Namespace: "default", Tag: fmt.Sprintf("c%03d", i),
 		Dir: filepath.Join(work, fmt.Sprintf("%03d-%s", i, strings.ReplaceAll(c.ID, "/", "_")))}
 	if err := os.MkdirAll(e.Dir, 0o755); err != nil {
 		return Fail, err.Error()
 	}
 	if served["v1/namespaces"] {
-		ns := fmt.Sprintf("c%03d", i)
+		ns := e.Tag
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if err != nil {
 			return Fail, "setup: create namespace " + ns + ": " + err.Error()
