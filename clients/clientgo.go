@@ -451,4 +451,3 @@ func createCRD(ctx context.Context, e *Env, group string) error {
 		return false, nil
 	})
 }
-

@@ -133,11 +133,20 @@ var kubectlCaseList = []kubectlCase{
 			return expect(out, "is running at")
 		}},
 	{name: "api-resources", what: "kubectl api-resources",
-		run: func(ctx context.Context, e *Env, k kubectl) error { _, err := k.run(ctx, e, "api-resources"); return err }},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "api-resources")
+			return err
+		}},
 	{name: "api-versions", what: "kubectl api-versions",
-		run: func(ctx context.Context, e *Env, k kubectl) error { _, err := k.run(ctx, e, "api-versions"); return err }},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "api-versions")
+			return err
+		}},
 	{name: "get-all", what: "kubectl get all -A (the 'all' category)",
-		run: func(ctx context.Context, e *Env, k kubectl) error { _, err := k.run(ctx, e, "get", "all", "-A"); return err }},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "get", "all", "-A")
+			return err
+		}},
 	{name: "get-namespaces", what: "kubectl get namespaces", needs: []string{rNamespaces},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
 			out, err := k.run(ctx, e, "get", "namespaces")

@@ -22,11 +22,11 @@ const (
 
 // Classes of a failure.
 const (
-	ServerDefect       = "server defect"
-	MissingFeature     = "missing generic feature"
-	ClientAssumption   = "client assumption"
-	EnvironmentLimit   = "environment"
-	Unclassified       = "unclassified"
+	ServerDefect     = "server defect"
+	MissingFeature   = "missing generic feature"
+	ClientAssumption = "client assumption"
+	EnvironmentLimit = "environment"
+	Unclassified     = "unclassified"
 )
 
 // Result is one case on one server.

@@ -69,8 +69,8 @@ type Env struct {
 	// and its CRD's group.
 	Tag string
 	// Dir is the case's scratch directory (HOME of its client processes).
-	Dir    string
-	Served map[string]bool
+	Dir      string
+	Served   map[string]bool
 	Client   kubernetes.Interface
 	caseID   string
 	extraEnv []string
