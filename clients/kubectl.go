@@ -11,6 +11,7 @@ import (
 // Resources cases name in Needs.
 const (
 	rConfigMaps      = "v1/configmaps"
+	rPods            = "v1/pods"
 	rSecrets         = "v1/secrets"
 	rNamespaces      = "v1/namespaces"
 	rServiceAccounts = "v1/serviceaccounts"
@@ -217,7 +218,7 @@ var kubectlCaseList = []kubectlCase{
 			_, err := k.run(ctx, e, "explain", "configmap.data")
 			return err
 		}},
-	{name: "explain-crd", what: "kubectl explain widgets.spec (a CRD's published schema)", needs: []string{rCRDs},
+	{name: "explain-crd", what: "kubectl explain <short name>.spec (a CRD's published schema)", needs: []string{rCRDs},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
 			group, err := k.installCRD(ctx, e)
 			if err != nil {
@@ -226,7 +227,7 @@ var kubectlCaseList = []kubectlCase{
 			var out string
 			// The CRD's OpenAPI is published shortly after it is established.
 			for range 20 {
-				if out, err = k.run(ctx, e, "explain", "widgets."+group+".spec"); err == nil {
+				if out, err = k.run(ctx, e, "explain", shortName(group)+".spec"); err == nil {
 					return expect(out, "replicas")
 				}
 				time.Sleep(500 * time.Millisecond)
@@ -247,7 +248,7 @@ var kubectlCaseList = []kubectlCase{
 			_, err := k.run(ctx, e, "wait", "-n", e.Namespace, "--for=delete", "--timeout=10s", "configmap/w")
 			return err
 		}},
-	{name: "auth-can-i", what: "kubectl auth can-i create configmaps; --list",
+	{name: "auth-can-i", what: "kubectl auth can-i create configmaps; --list", needs: []string{rSSAR},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
 			out, err := k.run(ctx, e, "auth", "can-i", "create", "configmaps", "-n", e.Namespace)
 			if err != nil {
@@ -259,7 +260,7 @@ var kubectlCaseList = []kubectlCase{
 			_, err = k.run(ctx, e, "auth", "can-i", "--list", "-n", e.Namespace)
 			return err
 		}},
-	{name: "auth-whoami", what: "kubectl auth whoami (SelfSubjectReview)",
+	{name: "auth-whoami", what: "kubectl auth whoami (SelfSubjectReview)", needs: []string{rSSR},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
 			_, err := k.run(ctx, e, "auth", "whoami")
 			return err
@@ -290,7 +291,7 @@ var kubectlCaseList = []kubectlCase{
 			_, err := k.run(ctx, e, "delete", "namespace", ns, "--timeout=30s")
 			return err
 		}},
-	{name: "events", what: "kubectl events (events.k8s.io/v1, falling back to v1 events)",
+	{name: "events", what: "kubectl events (lists core v1 events)", needs: []string{rCoreEvents},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
 			_, err := k.run(ctx, e, "events", "-n", e.Namespace)
 			return err
@@ -452,12 +453,7 @@ var kubectlCaseList = []kubectlCase{
 			_, err := k.run(ctx, e, "create", "configmap", "dr", "-n", e.Namespace, "--dry-run=server", "-o", "yaml")
 			return err
 		}},
-	{name: "top-pod", what: "kubectl top pod (metrics.k8s.io)",
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "top", "pod", "-n", e.Namespace)
-			return err
-		}},
-	{name: "run-pod", what: "kubectl run (creates a Pod)",
+	{name: "run-pod", what: "kubectl run (creates a Pod)", needs: []string{rPods},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
 			_, err := k.run(ctx, e, "run", "p", "--image=busybox", "-n", e.Namespace)
 			return err

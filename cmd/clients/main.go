@@ -54,11 +54,13 @@ func ourServer(binary string, args ...string) func(ctx context.Context, bin, dir
 	}
 }
 
-// withoutNamespaces is minimal-apiserver's default API selection less namespaces.
+// withoutNamespaces is minimal-apiserver's default API selection less
+// namespaces and the entries the server refuses without them (rbac and
+// admissionregistration: server/apis.go's requires).
 func withoutNamespaces() string {
 	var apis []string
 	for _, a := range server.DefaultAPIs {
-		if a != "namespaces" {
+		if a != "namespaces" && a != "rbac" && a != "admissionregistration" {
 			apis = append(apis, a)
 		}
 	}
@@ -71,7 +73,7 @@ var servers = []serverSpec{
 	{"minimal", "our generic server, cmd/minimal-apiserver (embedded etcd, default APIs)", ourServer("minimal-apiserver")},
 	{"minimal-unstamped", "cmd/minimal-apiserver built with a plain go build (no version -ldflags)", ourServer("minimal-apiserver-unstamped")},
 	{"crd-only", "our CRD-only server, cmd/examples/crdonly", ourServer("example-crdonly")},
-	{"no-namespaces", "cmd/minimal-apiserver --apis=<defaults without namespaces>", ourServer("minimal-apiserver", "--apis="+withoutNamespaces())},
+	{"no-namespaces", "cmd/minimal-apiserver --apis=<defaults without namespaces, rbac, admissionregistration>", ourServer("minimal-apiserver", "--apis="+withoutNamespaces())},
 }
 
 func main() {
