@@ -458,6 +458,61 @@ var kubectlCaseList = []kubectlCase{
 			_, err := k.run(ctx, e, "run", "p", "--image=busybox", "-n", e.Namespace)
 			return err
 		}},
+	{name: "apply-prune-allowlist", what: "kubectl apply --prune -l --prune-allowlist=core/v1/ConfigMap (the explicit list)", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			allow := "--prune-allowlist=core/v1/ConfigMap"
+			two := configMap(e.Namespace, "p1", "set=prune", nil) + "\n" + configMap(e.Namespace, "p2", "set=prune", nil)
+			if _, err := k.apply(ctx, e, two, "--prune", allow, "-l", "set=prune", "-n", e.Namespace); err != nil {
+				return err
+			}
+			if _, err := k.apply(ctx, e, configMap(e.Namespace, "p1", "set=prune", nil), "--prune", allow, "-l", "set=prune", "-n", e.Namespace); err != nil {
+				return err
+			}
+			if _, err := k.run(ctx, e, "get", "configmap", "p2", "-n", e.Namespace); err == nil {
+				return fmt.Errorf("configmap p2 was not pruned")
+			}
+			return nil
+		}},
+	{name: "apply-kustomize", what: "kubectl apply -k (a kustomization with a configMapGenerator)", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := e.WriteFile("kust/kustomization.yaml", "namespace: "+e.Namespace+"\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n"); err != nil {
+				return err
+			}
+			out, err := k.run(ctx, e, "apply", "-k", "kust")
+			if err != nil {
+				return err
+			}
+			return expect(out, "configmap/gen-")
+		}},
+	{name: "describe-namespace", what: "kubectl describe namespace (the describer also reads resource quotas and limit ranges)", needs: []string{rNamespaces},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "describe", "namespace", e.Namespace)
+			return err
+		}},
+	{name: "describe-serviceaccount", what: "kubectl describe serviceaccount (the describer also reads its secrets and events)", needs: []string{rServiceAccounts},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := k.run(ctx, e, "create", "serviceaccount", "d", "-n", e.Namespace); err != nil {
+				return err
+			}
+			_, err := k.run(ctx, e, "describe", "serviceaccount", "d", "-n", e.Namespace)
+			return err
+		}},
+	{name: "auth-reconcile", what: "kubectl auth reconcile -f (a Role and RoleBinding)", needs: []string{rRoles},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			f, err := e.WriteFile("rbac.json", fmt.Sprintf(`{"apiVersion":"v1","kind":"List","items":[
+ {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"r","namespace":%[1]q},"rules":[{"apiGroups":[""],"resources":["configmaps"],"verbs":["get"]}]},
+ {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"r","namespace":%[1]q},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"r"},"subjects":[{"kind":"User","name":"bob","apiGroup":"rbac.authorization.k8s.io"}]}]}`, e.Namespace))
+			if err != nil {
+				return err
+			}
+			_, err = k.run(ctx, e, "auth", "reconcile", "-f", f)
+			return err
+		}},
+	{name: "cluster-info-dump", what: "kubectl cluster-info dump --namespaces <ns> (what bug reports ask for)",
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			_, err := k.run(ctx, e, "cluster-info", "dump", "--namespaces", e.Namespace, "--output-directory", "dump")
+			return err
+		}},
 	{name: "config-get-contexts", what: "kubectl config get-contexts; config view --minify (no server)",
 		run: func(ctx context.Context, e *Env, k kubectl) error {
 			if _, err := k.run(ctx, e, "config", "get-contexts"); err != nil {
