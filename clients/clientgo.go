@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -152,13 +153,7 @@ func clientGoCases() []Case {
 					return err
 				}
 				l, err := mc.Resource(GVR(rConfigMaps)).Namespace(e.Namespace).List(ctx, metav1.ListOptions{})
-				if err != nil {
-					return err
-				}
-				if len(l.Items) != 1 {
-					return fmt.Errorf("want 1 item, got %d", len(l.Items))
-				}
-				return nil
+				return wantItems("metadata list", 1, l, err)
 			}),
 		cg("informer-bookmarks", "shared informer on configmaps (watch with bookmarks); sees a create, an update and a delete", []string{rConfigMaps},
 			func(ctx context.Context, e *Env) error {
@@ -252,13 +247,7 @@ func clientGoCases() []Case {
 					return err
 				}
 				l, err = cms.List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=p1"})
-				if err != nil {
-					return err
-				}
-				if len(l.Items) != 1 {
-					return fmt.Errorf("field selector: want 1, got %d", len(l.Items))
-				}
-				return nil
+				return wantItems("field selector", 1, l, err)
 			}),
 		cg("leader-election", "client-go leader election on a Lease: acquire, then release on cancel", []string{rLeases},
 			func(ctx context.Context, e *Env) error {
@@ -310,8 +299,8 @@ func clientGoCases() []Case {
 			}),
 		cg("crd-conversion", "create a CRD with v1 (storage) and v2 (served), conversion None: write v1, read v2, list v2 via dynamic client", []string{rCRDs},
 			func(ctx context.Context, e *Env) error {
-				group := e.Tag + ".gcp.example.com"
-				if err := createCRD(ctx, e, group); err != nil {
+				group, err := createCRD(ctx, e)
+				if err != nil {
 					return err
 				}
 				dyn, err := dynamic.NewForConfig(e.Config)
@@ -424,21 +413,33 @@ func informerEvents(ctx context.Context, e *Env, resync time.Duration) error {
 	})
 }
 
-// createCRD creates the test CRD (testCRD) with client-go and waits until
-// it is Established.
-func createCRD(ctx context.Context, e *Env, group string) error {
-	ac, err := apiextensionsclient.NewForConfig(e.Config)
+// wantItems says whether a list call succeeded with the items it should.
+func wantItems(what string, want int, list runtime.Object, err error) error {
 	if err != nil {
 		return err
 	}
+	if got := meta.LenList(list); got != want {
+		return fmt.Errorf("%s: want %d items, got %d", what, want, got)
+	}
+	return nil
+}
+
+// createCRD creates the test CRD (testCRD) in the case's group with
+// client-go, waits until it is Established and returns the group.
+func createCRD(ctx context.Context, e *Env) (string, error) {
+	group := e.Tag + ".gcp.example.com"
+	ac, err := apiextensionsclient.NewForConfig(e.Config)
+	if err != nil {
+		return "", err
+	}
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := jsonUnmarshal(testCRD(group), crd); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := ac.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-		return err
+		return "", err
 	}
-	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+	return group, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
 		c, err := ac.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err

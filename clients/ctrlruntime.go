@@ -8,8 +8,10 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -103,33 +105,9 @@ func ctrlRuntimeCases() []Case {
 				})
 			}),
 		cr("events", "manager's event recorder (events.k8s.io/v1, GetEventRecorder) on a configmap", []string{rConfigMaps},
-			func(ctx context.Context, e *Env) error {
-				return withManager(ctx, e, manager.Options{}, nil, func(ctx context.Context, m manager.Manager) error {
-					cm, err := e.Client.CoreV1().ConfigMaps(e.Namespace).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ev"}}, metav1.CreateOptions{})
-					if err != nil {
-						return err
-					}
-					m.GetEventRecorder("gcp-clients").Eventf(cm, nil, corev1.EventTypeNormal, "Tested", "Test", "hello")
-					return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-						l, err := e.Client.EventsV1().Events(e.Namespace).List(ctx, metav1.ListOptions{})
-						return err == nil && len(l.Items) > 0, nil
-					})
-				})
-			}),
+			func(ctx context.Context, e *Env) error { return recordEvent(ctx, e, false) }),
 		cr("events-legacy", "manager's deprecated core/v1 event recorder (GetEventRecorderFor), still the most used", []string{rConfigMaps},
-			func(ctx context.Context, e *Env) error {
-				return withManager(ctx, e, manager.Options{}, nil, func(ctx context.Context, m manager.Manager) error {
-					cm, err := e.Client.CoreV1().ConfigMaps(e.Namespace).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ev"}}, metav1.CreateOptions{})
-					if err != nil {
-						return err
-					}
-					m.GetEventRecorderFor("gcp-clients").Event(cm, corev1.EventTypeNormal, "Tested", "hello") //nolint:staticcheck
-					return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-						l, err := e.Client.CoreV1().Events(e.Namespace).List(ctx, metav1.ListOptions{})
-						return err == nil && len(l.Items) > 0, nil
-					})
-				})
-			}),
+			func(ctx context.Context, e *Env) error { return recordEvent(ctx, e, true) }),
 		cr("client-apply", "controller-runtime client Apply (server-side apply with applyconfigurations)", []string{rConfigMaps},
 			func(ctx context.Context, e *Env) error {
 				c, err := client.New(e.Config, client.Options{})
@@ -140,8 +118,8 @@ func ctrlRuntimeCases() []Case {
 			}),
 		cr("unstructured-crd-cache", "manager cache on a custom resource as unstructured (informer from the dynamic RESTMapper)", []string{rCRDs},
 			func(ctx context.Context, e *Env) error {
-				group := e.Tag + ".gcp.example.com"
-				if err := createCRD(ctx, e, group); err != nil {
+				group, err := createCRD(ctx, e)
+				if err != nil {
 					return err
 				}
 				return withManager(ctx, e, manager.Options{}, nil, func(ctx context.Context, m manager.Manager) error {
@@ -175,6 +153,32 @@ func ctrlRuntimeCases() []Case {
 				return env.Stop()
 			}),
 	}
+}
+
+// recordEvent runs a manager, emits an event about a new configmap with
+// its events.k8s.io/v1 recorder (legacy: its core/v1 one) and waits until
+// the event is listed.
+func recordEvent(ctx context.Context, e *Env, legacy bool) error {
+	return withManager(ctx, e, manager.Options{}, nil, func(ctx context.Context, m manager.Manager) error {
+		cm, err := e.Client.CoreV1().ConfigMaps(e.Namespace).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ev"}}, metav1.CreateOptions{})
+		if err != nil {
+			return err
+		}
+		if legacy {
+			m.GetEventRecorderFor("gcp-clients").Event(cm, corev1.EventTypeNormal, "Tested", "hello") //nolint:staticcheck
+		} else {
+			m.GetEventRecorder("gcp-clients").Eventf(cm, nil, corev1.EventTypeNormal, "Tested", "Test", "hello")
+		}
+		return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+			var l runtime.Object
+			if legacy {
+				l, err = e.Client.CoreV1().Events(e.Namespace).List(ctx, metav1.ListOptions{})
+			} else {
+				l, err = e.Client.EventsV1().Events(e.Namespace).List(ctx, metav1.ListOptions{})
+			}
+			return err == nil && meta.LenList(l) > 0, nil
+		})
+	})
 }
 
 func controllerOptions() ctrlControllerOptions {

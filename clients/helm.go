@@ -37,131 +37,76 @@ func helmChart(e *Env, name, kubeVersion string, withCRD, crdOnly bool) (string,
 	return filepath.Join(e.Dir, dir), nil
 }
 
+// chartSpec says which chart helmChart writes for a case.
+type chartSpec struct {
+	name, kubeVersion string
+	withCRD, crdOnly  bool
+}
+
+// helmStep is one helm command; "CHART" and "NAMESPACE" in args stand for the case's
+// chart and namespace. want, if set, must be in its output; env is one more environment
+// variable.
+type helmStep struct {
+	args      []string
+	want, env string
+}
+
+func step(args ...string) helmStep { return helmStep{args: args} }
+
 func helmCases() []Case {
-	h := func(name, what string, needs []string, run func(ctx context.Context, e *Env, helm func(args ...string) (string, error)) error) Case {
+	app := chartSpec{name: "app"}
+	crdChart := chartSpec{name: "crd", withCRD: true, crdOnly: true}
+	h := func(name, what string, needs []string, chart chartSpec, steps ...helmStep) Case {
 		return Case{ID: Helm + "/" + name, Client: Helm, What: what, Needs: needs, Timeout: 60 * time.Second,
 			Run: func(ctx context.Context, e *Env) error {
-				return run(ctx, e, func(args ...string) (string, error) { return e.Exec(ctx, e.Bin.Helm, args...) })
-			}}
-	}
-	install := func(e *Env, helm func(args ...string) (string, error), extra ...string) error {
-		chart, err := helmChart(e, "app", "", false, false)
-		if err != nil {
-			return err
-		}
-		_, err = helm(append([]string{"install", "rel", chart}, extra...)...)
-		return err
-	}
-	return []Case{
-		h("install", "helm install a chart (a ConfigMap); helm list; helm status", []string{rConfigMaps},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				if err := install(e, helm); err != nil {
-					return err
-				}
-				out, err := helm("list")
+				path, err := helmChart(e, chart.name, chart.kubeVersion, chart.withCRD, chart.crdOnly)
 				if err != nil {
 					return err
 				}
-				if err := expect(out, "deployed"); err != nil {
-					return err
-				}
-				_, err = helm("status", "rel")
-				return err
-			}),
-		h("upgrade", "helm install; helm upgrade --set; helm get values", []string{rConfigMaps},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				if err := install(e, helm); err != nil {
-					return err
-				}
-				chart := filepath.Join(e.Dir, "charts", "app")
-				if _, err := helm("upgrade", "rel", chart, "--set", "greeting=bye"); err != nil {
-					return err
-				}
-				out, err := helm("get", "values", "rel")
-				if err != nil {
-					return err
-				}
-				return expect(out, "bye")
-			}),
-		h("rollback", "helm install; upgrade; rollback to 1; history", []string{rConfigMaps},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				if err := install(e, helm); err != nil {
-					return err
-				}
-				chart := filepath.Join(e.Dir, "charts", "app")
-				if _, err := helm("upgrade", "rel", chart, "--set", "greeting=bye"); err != nil {
-					return err
-				}
-				if _, err := helm("rollback", "rel", "1"); err != nil {
-					return err
-				}
-				out, err := helm("history", "rel")
-				if err != nil {
-					return err
-				}
-				return expect(out, "Rollback to 1")
-			}),
-		h("uninstall", "helm install; helm uninstall --wait", []string{rConfigMaps},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				if err := install(e, helm); err != nil {
-					return err
-				}
-				_, err := helm("uninstall", "rel", "--wait", "--timeout=20s")
-				return err
-			}),
-		h("install-wait", "helm install --wait --timeout 20s (readiness of what it installed)", []string{rConfigMaps},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				return install(e, helm, "--wait", "--timeout=20s")
-			}),
-		h("kubeversion", "helm install of a chart with kubeVersion: \">=1.30.0-0\" (checked against the server's /version)", []string{rConfigMaps},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				chart, err := helmChart(e, "kv", ">=1.30.0-0", false, false)
-				if err != nil {
-					return err
-				}
-				_, err = helm("install", "kv", chart)
-				return err
-			}),
-		h("crds-chart", "helm install of a chart with only a CRD (crds/) and a custom resource (templates/)", []string{rCRDs},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				chart, err := helmChart(e, "crd", "", true, true)
-				if err != nil {
-					return err
-				}
-				if _, err := helm("install", "crd", chart); err != nil {
-					return err
-				}
-				_, err = helm("uninstall", "crd")
-				return err
-			}),
-		h("crds-chart-configmap-driver", "as crds-chart with HELM_DRIVER=configmap", []string{rCRDs},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				chart, err := helmChart(e, "crd", "", true, true)
-				if err != nil {
-					return err
-				}
-				_, err = execEnv(ctx, e, "HELM_DRIVER=configmap", "", e.Bin.Helm, "install", "crd", chart)
-				return err
-			}),
-		h("template-validate", "helm template --validate (renders and checks kinds against the server's discovery)", []string{rConfigMaps},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				chart, err := helmChart(e, "app", "", false, false)
-				if err != nil {
-					return err
-				}
-				out, err := helm("template", "rel", chart, "--validate")
-				if err != nil {
-					return err
-				}
-				if !strings.Contains(out, "kind: ConfigMap") {
-					return fmt.Errorf("no ConfigMap rendered: %s", tail(out))
+				for _, st := range steps {
+					args := make([]string, len(st.args))
+					for i, a := range st.args {
+						args[i] = strings.NewReplacer("CHART", path, "NAMESPACE", e.Namespace).Replace(a)
+					}
+					var out string
+					if st.env != "" {
+						out, err = execEnv(ctx, e, st.env, "", e.Bin.Helm, args...)
+					} else {
+						out, err = e.Exec(ctx, e.Bin.Helm, args...)
+					}
+					if err != nil {
+						return err
+					}
+					if err := expect(out, st.want); err != nil {
+						return fmt.Errorf("helm %s: %w", strings.Join(args, " "), err)
+					}
 				}
 				return nil
-			}),
-		h("create-namespace", "helm install --create-namespace into a new namespace", []string{rConfigMaps, rNamespaces},
-			func(ctx context.Context, e *Env, helm func(...string) (string, error)) error {
-				return install(e, helm, "--create-namespace", "-n", e.Namespace+"-helm")
-			}),
+			}}
+	}
+	install := step("install", "rel", "CHART")
+	upgrade := step("upgrade", "rel", "CHART", "--set", "greeting=bye")
+	return []Case{
+		h("install", "helm install a chart (a ConfigMap); helm list; helm status", []string{rConfigMaps}, app,
+			install, helmStep{args: []string{"list"}, want: "deployed"}, step("status", "rel")),
+		h("upgrade", "helm install; helm upgrade --set; helm get values", []string{rConfigMaps}, app,
+			install, upgrade, helmStep{args: []string{"get", "values", "rel"}, want: "bye"}),
+		h("rollback", "helm install; upgrade; rollback to 1; history", []string{rConfigMaps}, app,
+			install, upgrade, step("rollback", "rel", "1"), helmStep{args: []string{"history", "rel"}, want: "Rollback to 1"}),
+		h("uninstall", "helm install; helm uninstall --wait", []string{rConfigMaps}, app,
+			install, step("uninstall", "rel", "--wait", "--timeout=20s")),
+		h("install-wait", "helm install --wait --timeout 20s (readiness of what it installed)", []string{rConfigMaps}, app,
+			step("install", "rel", "CHART", "--wait", "--timeout=20s")),
+		h("kubeversion", "helm install of a chart with kubeVersion: \">=1.30.0-0\" (checked against the server's /version)", []string{rConfigMaps},
+			chartSpec{name: "kv", kubeVersion: ">=1.30.0-0"}, step("install", "kv", "CHART")),
+		h("crds-chart", "helm install of a chart with only a CRD (crds/) and a custom resource (templates/); uninstall", []string{rCRDs}, crdChart,
+			step("install", "crd", "CHART"), step("uninstall", "crd")),
+		h("crds-chart-configmap-driver", "as crds-chart with HELM_DRIVER=configmap", []string{rCRDs}, crdChart,
+			helmStep{args: []string{"install", "crd", "CHART"}, env: "HELM_DRIVER=configmap"}),
+		h("template-validate", "helm template --validate (renders and checks kinds against the server's discovery)", []string{rConfigMaps}, app,
+			helmStep{args: []string{"template", "rel", "CHART", "--validate"}, want: "kind: ConfigMap"}),
+		h("create-namespace", "helm install --create-namespace into a new namespace", []string{rConfigMaps, rNamespaces}, app,
+			step("install", "rel", "CHART", "--create-namespace", "-n", "NAMESPACE-helm")),
 	}
 }
 

@@ -109,6 +109,86 @@ func (k kubectl) installCRD(ctx context.Context, e *Env) (string, error) {
 	return group, err
 }
 
+// widgetCRD installs the test CRD (installCRD) and applies the Widget w1 of
+// version v1 in the case's namespace.
+func (k kubectl) widgetCRD(ctx context.Context, e *Env) (string, error) {
+	group, err := k.installCRD(ctx, e)
+	if err != nil {
+		return "", err
+	}
+	_, err = k.apply(ctx, e, widget(e.Namespace, "w1", group, "v1"))
+	return group, err
+}
+
+// onCRD installs the test CRD, with the Widget w1 if withWidget, and calls
+// f with its group.
+func (k kubectl) onCRD(ctx context.Context, e *Env, withWidget bool, f func(group string) error) error {
+	install := k.installCRD
+	if withWidget {
+		install = k.widgetCRD
+	}
+	group, err := install(ctx, e)
+	if err != nil {
+		return err
+	}
+	return f(group)
+}
+
+// withChangedFile applies configmap name with a=1, writes it with a=2 to a
+// file and calls f with the file's path.
+func (k kubectl) withChangedFile(ctx context.Context, e *Env, name string, f func(file string) error) error {
+	if _, err := k.apply(ctx, e, configMap(e.Namespace, name, "", map[string]string{"a": "1"})); err != nil {
+		return err
+	}
+	file, err := e.WriteFile(name+".json", configMap(e.Namespace, name, "", map[string]string{"a": "2"}))
+	if err != nil {
+		return err
+	}
+	return f(file)
+}
+
+// createDescribe is a case that creates a <kind> d and describes it.
+func createDescribe(kind string) func(ctx context.Context, e *Env, k kubectl) error {
+	return func(ctx context.Context, e *Env, k kubectl) error {
+		return k.inNS(ctx, e, []string{"create", kind, "d"}, []string{"describe", kind, "d"})
+	}
+}
+
+// expect runs kubectl and checks its output holds want.
+func (k kubectl) expect(ctx context.Context, e *Env, want string, args ...string) error {
+	out, err := k.run(ctx, e, args...)
+	if err != nil {
+		return err
+	}
+	return expect(out, want)
+}
+
+// inNS runs each command in turn with -n <the case's namespace> appended.
+func (k kubectl) inNS(ctx context.Context, e *Env, cmds ...[]string) error {
+	for _, c := range cmds {
+		if _, err := k.run(ctx, e, append(c, "-n", e.Namespace)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prune applies configmaps p1 and p2, then p1 alone, with --prune -l and
+// the extra flags, and checks p2 is gone.
+func (k kubectl) prune(ctx context.Context, e *Env, extra ...string) error {
+	flags := append([]string{"--prune", "-l", "set=prune", "-n", e.Namespace}, extra...)
+	p1, p2 := configMap(e.Namespace, "p1", "set=prune", nil), configMap(e.Namespace, "p2", "set=prune", nil)
+	for _, manifest := range []string{p1 + "\n" + p2, p1} {
+		if _, err := k.apply(ctx, e, manifest, flags...); err != nil {
+			return err
+		}
+	}
+	if _, err := k.run(ctx, e, "get", "configmap", "p2", "-n", e.Namespace); err == nil {
+		return fmt.Errorf("configmap p2 was not pruned")
+	}
+	return nil
+}
+
 func expect(out, want string) error {
 	if !strings.Contains(out, want) {
 		return fmt.Errorf("output lacks %q: %s", want, tail(out))
@@ -119,62 +199,36 @@ func expect(out, want string) error {
 var kubectlCaseList = []kubectlCase{
 	{name: "version", what: "kubectl version -o json (client and server version, skew warning)",
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			out, err := k.run(ctx, e, "version", "-o", "json")
-			if err != nil {
-				return err
-			}
-			return expect(out, `"serverVersion"`)
+			return k.expect(ctx, e, `"serverVersion"`, "version", "-o", "json")
 		}},
 	{name: "cluster-info", what: "kubectl cluster-info",
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			out, err := k.run(ctx, e, "cluster-info")
-			if err != nil {
-				return err
-			}
-			return expect(out, "is running at")
+			return k.expect(ctx, e, "is running at", "cluster-info")
 		}},
 	{name: "api-resources", what: "kubectl api-resources",
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "api-resources")
-			return err
-		}},
+		run: func(ctx context.Context, e *Env, k kubectl) error { return k.expect(ctx, e, "", "api-resources") }},
 	{name: "api-versions", what: "kubectl api-versions",
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "api-versions")
-			return err
-		}},
+		run: func(ctx context.Context, e *Env, k kubectl) error { return k.expect(ctx, e, "", "api-versions") }},
 	{name: "get-all", what: "kubectl get all -A (the 'all' category)",
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "get", "all", "-A")
-			return err
-		}},
+		run: func(ctx context.Context, e *Env, k kubectl) error { return k.expect(ctx, e, "", "get", "all", "-A") }},
 	{name: "get-namespaces", what: "kubectl get namespaces", needs: []string{rNamespaces},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			out, err := k.run(ctx, e, "get", "namespaces")
-			if err != nil {
-				return err
-			}
-			return expect(out, e.Namespace)
+			return k.expect(ctx, e, e.Namespace, "get", "namespaces")
 		}},
 	{name: "create-get-configmap", what: "kubectl create configmap; get -o yaml; get -o wide; get -o custom-columns", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.run(ctx, e, "create", "configmap", "cm1", "-n", e.Namespace, "--from-literal=a=b"); err != nil {
-				return err
-			}
-			for _, o := range []string{"yaml", "wide", "custom-columns=NAME:.metadata.name,A:.data.a"} {
-				if _, err := k.run(ctx, e, "get", "configmap", "cm1", "-n", e.Namespace, "-o", o); err != nil {
+			return k.inNS(ctx, e, []string{"create", "configmap", "cm1", "--from-literal=a=b"},
+				[]string{"get", "configmap", "cm1", "-o", "yaml"}, []string{"get", "configmap", "cm1", "-o", "wide"},
+				[]string{"get", "configmap", "cm1", "-o", "custom-columns=NAME:.metadata.name,A:.data.a"})
+		}},
+	{name: "apply-client-side", what: "kubectl apply -f (client-side, last-applied annotation), then apply a change", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			for _, v := range []string{"1", "2"} {
+				if _, err := k.apply(ctx, e, configMap(e.Namespace, "csa", "", map[string]string{"a": v})); err != nil {
 					return err
 				}
 			}
 			return nil
-		}},
-	{name: "apply-client-side", what: "kubectl apply -f (client-side, last-applied annotation), then apply a change", needs: []string{rConfigMaps},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.apply(ctx, e, configMap(e.Namespace, "csa", "", map[string]string{"a": "1"})); err != nil {
-				return err
-			}
-			_, err := k.apply(ctx, e, configMap(e.Namespace, "csa", "", map[string]string{"a": "2"}))
-			return err
 		}},
 	{name: "apply-server-side", what: "kubectl apply --server-side, a second field manager conflicts, --force-conflicts wins", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
@@ -189,92 +243,67 @@ var kubectlCaseList = []kubectlCase{
 			return err
 		}},
 	{name: "apply-prune", what: "kubectl apply --prune -l (default prune allowlist): apply two configmaps, then one, the other is pruned", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error { return k.prune(ctx, e) }},
+	{name: "apply-prune-allowlist", what: "kubectl apply --prune -l --prune-allowlist=core/v1/ConfigMap (the explicit list)", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			two := configMap(e.Namespace, "p1", "set=prune", nil) + "\n" + configMap(e.Namespace, "p2", "set=prune", nil)
-			if _, err := k.apply(ctx, e, two, "--prune", "-l", "set=prune", "-n", e.Namespace); err != nil {
-				return err
-			}
-			if _, err := k.apply(ctx, e, configMap(e.Namespace, "p1", "set=prune", nil), "--prune", "-l", "set=prune", "-n", e.Namespace); err != nil {
-				return err
-			}
-			if _, err := k.run(ctx, e, "get", "configmap", "p2", "-n", e.Namespace); err == nil {
-				return fmt.Errorf("configmap p2 was not pruned")
-			}
-			return nil
+			return k.prune(ctx, e, "--prune-allowlist=core/v1/ConfigMap")
 		}},
 	{name: "apply-prune-applyset", what: "kubectl apply --prune --applyset (KUBECTL_APPLYSET=true): the applyset parent is a Secret by default", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			// ExecIn passes os.Environ; the feature is on by default since 1.27 alpha only with the env var.
 			two := configMap(e.Namespace, "a1", "", nil) + "\n" + configMap(e.Namespace, "a2", "", nil)
-			t := "KUBECTL_APPLYSET=true"
-			if _, err := execEnv(ctx, e, t, two, k.bin, "apply", "-f", "-", "--prune", "--applyset=set1", "-n", e.Namespace); err != nil {
+			for _, manifest := range []string{two, configMap(e.Namespace, "a1", "", nil)} {
+				if _, err := execEnv(ctx, e, "KUBECTL_APPLYSET=true", manifest, k.bin, "apply", "-f", "-", "--prune", "--applyset=set1", "-n", e.Namespace); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	{name: "apply-kustomize", what: "kubectl apply -k (a kustomization with a configMapGenerator)", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			if _, err := e.WriteFile("kust/kustomization.yaml", "namespace: "+e.Namespace+"\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n"); err != nil {
 				return err
 			}
-			_, err := execEnv(ctx, e, t, configMap(e.Namespace, "a1", "", nil), k.bin, "apply", "-f", "-", "--prune", "--applyset=set1", "-n", e.Namespace)
-			return err
+			return k.expect(ctx, e, "configmap/gen-", "apply", "-k", "kust")
 		}},
 	{name: "explain", what: "kubectl explain configmap.data (OpenAPI v3)", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "explain", "configmap.data")
-			return err
+			return k.expect(ctx, e, "", "explain", "configmap.data")
 		}},
 	{name: "explain-crd", what: "kubectl explain <short name>.spec (a CRD's published schema)", needs: []string{rCRDs},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			group, err := k.installCRD(ctx, e)
-			if err != nil {
-				return err
-			}
-			var out string
-			// The CRD's OpenAPI is published shortly after it is established.
-			for range 20 {
-				if out, err = k.run(ctx, e, "explain", shortName(group)+".spec"); err == nil {
-					return expect(out, "replicas")
+			return k.onCRD(ctx, e, false, func(group string) (err error) {
+				// The CRD's OpenAPI is published shortly after it is established.
+				for range 20 {
+					if err = k.expect(ctx, e, "replicas", "explain", shortName(group)+".spec"); err == nil {
+						return nil
+					}
+					time.Sleep(500 * time.Millisecond)
 				}
-				time.Sleep(500 * time.Millisecond)
-			}
-			return err
+				return err
+			})
 		}},
 	{name: "wait-jsonpath", what: "kubectl wait --for=jsonpath on a configmap, and --for=delete", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.run(ctx, e, "create", "configmap", "w", "-n", e.Namespace, "--from-literal=ready=yes"); err != nil {
-				return err
-			}
-			if _, err := k.run(ctx, e, "wait", "-n", e.Namespace, "--for=jsonpath={.data.ready}=yes", "--timeout=10s", "configmap/w"); err != nil {
-				return err
-			}
-			if _, err := k.run(ctx, e, "delete", "-n", e.Namespace, "configmap/w", "--wait=false"); err != nil {
-				return err
-			}
-			_, err := k.run(ctx, e, "wait", "-n", e.Namespace, "--for=delete", "--timeout=10s", "configmap/w")
-			return err
+			return k.inNS(ctx, e, []string{"create", "configmap", "w", "--from-literal=ready=yes"},
+				[]string{"wait", "--for=jsonpath={.data.ready}=yes", "--timeout=10s", "configmap/w"},
+				[]string{"delete", "configmap/w", "--wait=false"},
+				[]string{"wait", "--for=delete", "--timeout=10s", "configmap/w"})
 		}},
 	{name: "auth-can-i", what: "kubectl auth can-i create configmaps; --list", needs: []string{rSSAR},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			out, err := k.run(ctx, e, "auth", "can-i", "create", "configmaps", "-n", e.Namespace)
-			if err != nil {
+			if err := k.expect(ctx, e, "yes", "auth", "can-i", "create", "configmaps", "-n", e.Namespace); err != nil {
 				return err
 			}
-			if err := expect(out, "yes"); err != nil {
-				return err
-			}
-			_, err = k.run(ctx, e, "auth", "can-i", "--list", "-n", e.Namespace)
-			return err
+			return k.inNS(ctx, e, []string{"auth", "can-i", "--list"})
 		}},
 	{name: "auth-whoami", what: "kubectl auth whoami (SelfSubjectReview)", needs: []string{rSSR},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "auth", "whoami")
-			return err
-		}},
+		run: func(ctx context.Context, e *Env, k kubectl) error { return k.expect(ctx, e, "", "auth", "whoami") }},
 	{name: "create-token", what: "kubectl create serviceaccount; kubectl create token", needs: []string{rServiceAccounts},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.run(ctx, e, "create", "serviceaccount", "robot", "-n", e.Namespace); err != nil {
+			if err := k.inNS(ctx, e, []string{"create", "serviceaccount", "robot"}); err != nil {
 				return err
 			}
-			out, err := k.run(ctx, e, "create", "token", "robot", "-n", e.Namespace, "--duration=10m")
-			if err != nil {
-				return err
-			}
-			return expect(out, "eyJ")
+			return k.expect(ctx, e, "eyJ", "create", "token", "robot", "-n", e.Namespace, "--duration=10m")
 		}},
 	{name: "delete-namespace", what: "kubectl create namespace with a configmap; kubectl delete namespace (waits until it is gone)", needs: []string{rNamespaces},
 		timeout: 40 * time.Second,
@@ -292,85 +321,50 @@ var kubectlCaseList = []kubectlCase{
 			return err
 		}},
 	{name: "events", what: "kubectl events (lists core v1 events)", needs: []string{rCoreEvents},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "events", "-n", e.Namespace)
-			return err
-		}},
+		run: func(ctx context.Context, e *Env, k kubectl) error { return k.inNS(ctx, e, []string{"events"}) }},
 	{name: "describe-configmap", what: "kubectl describe configmap (the describer also lists the object's events)", needs: []string{rConfigMaps},
+		run: createDescribe("configmap")},
+	{name: "describe-namespace", what: "kubectl describe namespace (the describer also reads resource quotas and limit ranges)", needs: []string{rNamespaces},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.run(ctx, e, "create", "configmap", "d", "-n", e.Namespace); err != nil {
-				return err
-			}
-			_, err := k.run(ctx, e, "describe", "configmap", "d", "-n", e.Namespace)
-			return err
+			return k.expect(ctx, e, "", "describe", "namespace", e.Namespace)
 		}},
+	{name: "describe-serviceaccount", what: "kubectl describe serviceaccount (the describer also reads its secrets and events)", needs: []string{rServiceAccounts},
+		run: createDescribe("serviceaccount")},
 	{name: "diff", what: "kubectl diff -f (server-side dry run)", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.apply(ctx, e, configMap(e.Namespace, "df", "", map[string]string{"a": "1"})); err != nil {
-				return err
-			}
-			f, err := e.WriteFile("cm.json", configMap(e.Namespace, "df", "", map[string]string{"a": "2"}))
-			if err != nil {
-				return err
-			}
-			out, err := k.run(ctx, e, "diff", "-f", f)
-			if err != nil && !strings.Contains(err.Error(), "exit status 1") { // 1: differences found
-				return err
-			}
-			return expect(out, "+  a: \"2\"")
+			return k.withChangedFile(ctx, e, "df", func(f string) error {
+				out, err := k.run(ctx, e, "diff", "-f", f)
+				if err != nil && !strings.Contains(err.Error(), "exit status 1") { // 1: differences found
+					return err
+				}
+				return expect(out, "+  a: \"2\"")
+			})
 		}},
 	{name: "patch-label-annotate", what: "kubectl patch (merge, json, strategic); label; annotate", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.run(ctx, e, "create", "configmap", "pl", "-n", e.Namespace); err != nil {
-				return err
-			}
-			for _, args := range [][]string{
-				{"patch", "configmap", "pl", "--type=merge", "-p", `{"data":{"a":"1"}}`},
-				{"patch", "configmap", "pl", "--type=json", "-p", `[{"op":"add","path":"/data/b","value":"2"}]`},
-				{"patch", "configmap", "pl", "-p", `{"data":{"c":"3"}}`},
-				{"label", "configmap", "pl", "x=y"},
-				{"annotate", "configmap", "pl", "x=y"},
-			} {
-				if _, err := k.run(ctx, e, append(args, "-n", e.Namespace)...); err != nil {
-					return err
-				}
-			}
-			return nil
+			return k.inNS(ctx, e, []string{"create", "configmap", "pl"},
+				[]string{"patch", "configmap", "pl", "--type=merge", "-p", `{"data":{"a":"1"}}`},
+				[]string{"patch", "configmap", "pl", "--type=json", "-p", `[{"op":"add","path":"/data/b","value":"2"}]`},
+				[]string{"patch", "configmap", "pl", "-p", `{"data":{"c":"3"}}`},
+				[]string{"label", "configmap", "pl", "x=y"},
+				[]string{"annotate", "configmap", "pl", "x=y"})
 		}},
 	{name: "replace-delete", what: "kubectl replace -f; kubectl delete -f; kubectl delete --all", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.apply(ctx, e, configMap(e.Namespace, "r", "", map[string]string{"a": "1"})); err != nil {
-				return err
-			}
-			f, err := e.WriteFile("r.json", configMap(e.Namespace, "r", "", map[string]string{"a": "2"}))
-			if err != nil {
-				return err
-			}
-			if _, err := k.run(ctx, e, "replace", "-f", f); err != nil {
-				return err
-			}
-			if _, err := k.run(ctx, e, "delete", "-f", f); err != nil {
-				return err
-			}
-			_, err = k.run(ctx, e, "delete", "configmaps", "--all", "-n", e.Namespace)
-			return err
+			return k.withChangedFile(ctx, e, "r", func(f string) error {
+				return k.inNS(ctx, e, []string{"replace", "-f", f}, []string{"delete", "-f", f}, []string{"delete", "configmaps", "--all"})
+			})
 		}},
 	{name: "get-chunked-watch", what: "kubectl get --chunk-size=1; kubectl get --watch-only with --request-timeout", needs: []string{rConfigMaps},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			for _, n := range []string{"c1", "c2", "c3"} {
-				if _, err := k.run(ctx, e, "create", "configmap", n, "-n", e.Namespace); err != nil {
-					return err
-				}
-			}
-			out, err := k.run(ctx, e, "get", "configmaps", "-n", e.Namespace, "--chunk-size=1", "-o", "name")
-			if err != nil {
+			if err := k.inNS(ctx, e, []string{"create", "configmap", "c1"}, []string{"create", "configmap", "c2"}, []string{"create", "configmap", "c3"}); err != nil {
 				return err
 			}
-			if err := expect(out, "configmap/c3"); err != nil {
+			if err := k.expect(ctx, e, "configmap/c3", "get", "configmaps", "-n", e.Namespace, "--chunk-size=1", "-o", "name"); err != nil {
 				return err
 			}
-			_, err = k.run(ctx, e, "get", "configmaps", "-n", e.Namespace, "--watch", "--request-timeout=2s")
-			if err != nil && !strings.Contains(err.Error(), "Timeout") && !strings.Contains(err.Error(), "timeout") {
+			err := k.inNS(ctx, e, []string{"get", "configmaps", "--watch", "--request-timeout=2s"})
+			if err != nil && !strings.Contains(strings.ToLower(err.Error()), "timeout") {
 				return err
 			}
 			return nil
@@ -386,116 +380,12 @@ var kubectlCaseList = []kubectlCase{
 		}},
 	{name: "secret-rbac", what: "kubectl create secret generic; create role; create rolebinding; auth can-i --as", needs: []string{rSecrets, rRoles},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			for _, args := range [][]string{
-				{"create", "secret", "generic", "s", "--from-literal=k=v"},
-				{"create", "role", "reader", "--verb=get,list", "--resource=secrets"},
-				{"create", "rolebinding", "reader", "--role=reader", "--user=alice"},
-			} {
-				if _, err := k.run(ctx, e, append(args, "-n", e.Namespace)...); err != nil {
-					return err
-				}
-			}
-			out, err := k.run(ctx, e, "auth", "can-i", "list", "secrets", "--as=alice", "-n", e.Namespace)
-			if err != nil {
+			if err := k.inNS(ctx, e, []string{"create", "secret", "generic", "s", "--from-literal=k=v"},
+				[]string{"create", "role", "reader", "--verb=get,list", "--resource=secrets"},
+				[]string{"create", "rolebinding", "reader", "--role=reader", "--user=alice"}); err != nil {
 				return err
 			}
-			return expect(out, "yes")
-		}},
-	{name: "crd-lifecycle", what: "kubectl apply a CRD, wait Established, create a CR, get it by short name and category, get -o wide (printer columns)", needs: []string{rCRDs},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			group, err := k.installCRD(ctx, e)
-			if err != nil {
-				return err
-			}
-			if _, err := k.apply(ctx, e, widget(e.Namespace, "w1", group, "v1")); err != nil {
-				return err
-			}
-			for _, what := range []string{shortName(group), "gcp", "widgets." + group} {
-				out, err := k.run(ctx, e, "get", what, "-n", e.Namespace, "-o", "wide")
-				if err != nil {
-					return err
-				}
-				if err := expect(out, "w1"); err != nil {
-					return fmt.Errorf("get %s: %w", what, err)
-				}
-			}
-			return nil
-		}},
-	{name: "crd-scale", what: "kubectl scale on a custom resource's scale subresource", needs: []string{rCRDs},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			group, err := k.installCRD(ctx, e)
-			if err != nil {
-				return err
-			}
-			if _, err := k.apply(ctx, e, widget(e.Namespace, "w1", group, "v1")); err != nil {
-				return err
-			}
-			_, err = k.run(ctx, e, "scale", "widgets."+group+"/w1", "--replicas=3", "-n", e.Namespace)
-			return err
-		}},
-	{name: "crd-versions", what: "kubectl get a custom resource in its other served version (conversion None)", needs: []string{rCRDs},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			group, err := k.installCRD(ctx, e)
-			if err != nil {
-				return err
-			}
-			if _, err := k.apply(ctx, e, widget(e.Namespace, "w1", group, "v1")); err != nil {
-				return err
-			}
-			out, err := k.run(ctx, e, "get", "widgets.v2."+group, "w1", "-n", e.Namespace, "-o", "jsonpath={.apiVersion}")
-			if err != nil {
-				return err
-			}
-			return expect(out, group+"/v2")
-		}},
-	{name: "dry-run-server", what: "kubectl create --dry-run=server -o yaml", needs: []string{rConfigMaps},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "create", "configmap", "dr", "-n", e.Namespace, "--dry-run=server", "-o", "yaml")
-			return err
-		}},
-	{name: "run-pod", what: "kubectl run (creates a Pod)", needs: []string{rPods},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "run", "p", "--image=busybox", "-n", e.Namespace)
-			return err
-		}},
-	{name: "apply-prune-allowlist", what: "kubectl apply --prune -l --prune-allowlist=core/v1/ConfigMap (the explicit list)", needs: []string{rConfigMaps},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			allow := "--prune-allowlist=core/v1/ConfigMap"
-			two := configMap(e.Namespace, "p1", "set=prune", nil) + "\n" + configMap(e.Namespace, "p2", "set=prune", nil)
-			if _, err := k.apply(ctx, e, two, "--prune", allow, "-l", "set=prune", "-n", e.Namespace); err != nil {
-				return err
-			}
-			if _, err := k.apply(ctx, e, configMap(e.Namespace, "p1", "set=prune", nil), "--prune", allow, "-l", "set=prune", "-n", e.Namespace); err != nil {
-				return err
-			}
-			if _, err := k.run(ctx, e, "get", "configmap", "p2", "-n", e.Namespace); err == nil {
-				return fmt.Errorf("configmap p2 was not pruned")
-			}
-			return nil
-		}},
-	{name: "apply-kustomize", what: "kubectl apply -k (a kustomization with a configMapGenerator)", needs: []string{rConfigMaps},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := e.WriteFile("kust/kustomization.yaml", "namespace: "+e.Namespace+"\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n"); err != nil {
-				return err
-			}
-			out, err := k.run(ctx, e, "apply", "-k", "kust")
-			if err != nil {
-				return err
-			}
-			return expect(out, "configmap/gen-")
-		}},
-	{name: "describe-namespace", what: "kubectl describe namespace (the describer also reads resource quotas and limit ranges)", needs: []string{rNamespaces},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "describe", "namespace", e.Namespace)
-			return err
-		}},
-	{name: "describe-serviceaccount", what: "kubectl describe serviceaccount (the describer also reads its secrets and events)", needs: []string{rServiceAccounts},
-		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.run(ctx, e, "create", "serviceaccount", "d", "-n", e.Namespace); err != nil {
-				return err
-			}
-			_, err := k.run(ctx, e, "describe", "serviceaccount", "d", "-n", e.Namespace)
-			return err
+			return k.expect(ctx, e, "yes", "auth", "can-i", "list", "secrets", "--as=alice", "-n", e.Namespace)
 		}},
 	{name: "auth-reconcile", what: "kubectl auth reconcile -f (a Role and RoleBinding)", needs: []string{rRoles},
 		run: func(ctx context.Context, e *Env, k kubectl) error {
@@ -505,21 +395,49 @@ var kubectlCaseList = []kubectlCase{
 			if err != nil {
 				return err
 			}
-			_, err = k.run(ctx, e, "auth", "reconcile", "-f", f)
-			return err
+			return k.expect(ctx, e, "", "auth", "reconcile", "-f", f)
+		}},
+	{name: "crd-lifecycle", what: "kubectl apply a CRD, wait Established, create a CR, get it by short name and category, get -o wide (printer columns)", needs: []string{rCRDs},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			return k.onCRD(ctx, e, true, func(group string) error {
+				for _, what := range []string{shortName(group), "gcp", "widgets." + group} {
+					if err := k.expect(ctx, e, "w1", "get", what, "-n", e.Namespace, "-o", "wide"); err != nil {
+						return fmt.Errorf("get %s: %w", what, err)
+					}
+				}
+				return nil
+			})
+		}},
+	{name: "crd-scale", what: "kubectl scale on a custom resource's scale subresource", needs: []string{rCRDs},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			return k.onCRD(ctx, e, true, func(group string) error {
+				return k.inNS(ctx, e, []string{"scale", "widgets." + group + "/w1", "--replicas=3"})
+			})
+		}},
+	{name: "crd-versions", what: "kubectl get a custom resource in its other served version (conversion None)", needs: []string{rCRDs},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			return k.onCRD(ctx, e, true, func(group string) error {
+				return k.expect(ctx, e, group+"/v2", "get", "widgets.v2."+group, "w1", "-n", e.Namespace, "-o", "jsonpath={.apiVersion}")
+			})
+		}},
+	{name: "dry-run-server", what: "kubectl create --dry-run=server -o yaml", needs: []string{rConfigMaps},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			return k.inNS(ctx, e, []string{"create", "configmap", "dr", "--dry-run=server", "-o", "yaml"})
+		}},
+	{name: "run-pod", what: "kubectl run (creates a Pod)", needs: []string{rPods},
+		run: func(ctx context.Context, e *Env, k kubectl) error {
+			return k.inNS(ctx, e, []string{"run", "p", "--image=busybox"})
 		}},
 	{name: "cluster-info-dump", what: "kubectl cluster-info dump --namespaces <ns> (what bug reports ask for)",
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			_, err := k.run(ctx, e, "cluster-info", "dump", "--namespaces", e.Namespace, "--output-directory", "dump")
-			return err
+			return k.expect(ctx, e, "", "cluster-info", "dump", "--namespaces", e.Namespace, "--output-directory", "dump")
 		}},
 	{name: "config-get-contexts", what: "kubectl config get-contexts; config view --minify (no server)",
 		run: func(ctx context.Context, e *Env, k kubectl) error {
-			if _, err := k.run(ctx, e, "config", "get-contexts"); err != nil {
+			if err := k.expect(ctx, e, "", "config", "get-contexts"); err != nil {
 				return err
 			}
-			_, err := k.run(ctx, e, "config", "view", "--minify")
-			return err
+			return k.expect(ctx, e, "", "config", "view", "--minify")
 		}},
 }
 
