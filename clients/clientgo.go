@@ -329,6 +329,28 @@ func clientGoCases() []Case {
 				_, err = v2.List(ctx, metav1.ListOptions{})
 				return err
 			}),
+		cg("owner-references-gc", "garbage collection: delete an owner configmap (background propagation); its dependent, with an ownerReference, goes too", []string{rConfigMaps},
+			func(ctx context.Context, e *Env) error {
+				cms := e.Client.CoreV1().ConfigMaps(e.Namespace)
+				owner, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "owner"}}, metav1.CreateOptions{})
+				if err != nil {
+					return err
+				}
+				ref := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID}
+				if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "dependent", OwnerReferences: []metav1.OwnerReference{ref}}}, metav1.CreateOptions{}); err != nil {
+					return err
+				}
+				if err := cms.Delete(ctx, "owner", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)}); err != nil {
+					return err
+				}
+				if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+					_, err := cms.Get(ctx, "dependent", metav1.GetOptions{})
+					return err != nil, nil
+				}); err != nil {
+					return fmt.Errorf("dependent still there 15 s after its owner was deleted: %w", err)
+				}
+				return nil
+			}),
 		cg("table-printing", "list configmaps as meta.k8s.io/v1 Table (server-side printing, as kubectl get asks)", []string{rConfigMaps},
 			func(ctx context.Context, e *Env) error {
 				body, err := e.Client.CoreV1().RESTClient().Get().Namespace(e.Namespace).Resource("configmaps").
