@@ -1,7 +1,7 @@
 // kubectl two minors behind the pin (patches/BASE), for version skew in the
 // client matrix (make clients). Its own module: k8s.io/kubernetes at an older
-// release must not move the root module's k8s.io pins. Only kubectl's
-// staging modules need a replace (k/k's go.mod points them at ./staging).
+// release must not move the root module's k8s.io pins. Every staging module
+// needs a replace at the same release (k/k's go.mod points them at ./staging).
 module github.com/generic-controlplane/gcp/clients/kubectl-skew
 
 go 1.26.5
