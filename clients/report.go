@@ -174,6 +174,24 @@ func Markdown(rep *Report, fs []Finding) string {
 		"**client assumption** (the client assumes a Kubernetes cluster; the finding names the line and the smallest fix), " +
 		"**environment** (the matrix runs no controllers, nodes or metrics server), **unclassified** (no reviewed finding yet).\n\n")
 
+	b.WriteString("## By client\n\n| client | cases | pass | fail | n/a |\n|---|---|---|---|---|\n")
+	for _, cl := range rep.Clients {
+		n, by := 0, map[Status]int{}
+		for _, k := range rep.Cases {
+			if k.Client != cl {
+				continue
+			}
+			n++
+			for _, r := range rep.Results {
+				if r.Case == k.ID {
+					by[r.Status]++
+				}
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", cl, n, by[Pass], by[Fail], by[NA])
+	}
+	b.WriteString("\n")
+
 	b.WriteString("## Servers\n\n| server | what | /version |\n|---|---|---|\n")
 	for _, s := range rep.Servers {
 		v := s.Version
@@ -246,7 +264,7 @@ func Markdown(rep *Report, fs []Finding) string {
 	for _, g := range groups {
 		fmt.Fprintf(&b, "\n### %s: `%s`\n\n", g.f.Class, g.f.Case)
 		fmt.Fprintf(&b, "- on: %s\n", strings.Join(servers(g.results), ", "))
-		fmt.Fprintf(&b, "- error (%s): `%s`\n", g.results[0].Server, oneLine(g.results[0].Detail, 400))
+		fmt.Fprintf(&b, "- error (%s): `%s`\n", g.results[0].Server, oneLineTail(g.results[0].Detail, 400))
 		fmt.Fprintf(&b, "- why: %s\n", g.f.Why)
 		if g.f.ClientLine != "" {
 			fmt.Fprintf(&b, "- client line: `%s`\n", g.f.ClientLine)
@@ -258,7 +276,7 @@ func Markdown(rep *Report, fs []Finding) string {
 	if len(unclassified) > 0 {
 		b.WriteString("\n### unclassified\n\n")
 		for _, r := range unclassified {
-			fmt.Fprintf(&b, "- `%s` on %s: `%s`\n", r.Case, r.Server, oneLine(r.Detail, 400))
+			fmt.Fprintf(&b, "- `%s` on %s: `%s`\n", r.Case, r.Server, oneLineTail(r.Detail, 400))
 		}
 	}
 
@@ -305,6 +323,15 @@ func oneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
 		s = s[:max] + "…"
+	}
+	return strings.ReplaceAll(s, "`", "'")
+}
+
+// oneLineTail is oneLine keeping the end, where a client's error is.
+func oneLineTail(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = "…" + s[len(s)-max:]
 	}
 	return strings.ReplaceAll(s, "`", "'")
 }

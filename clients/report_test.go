@@ -54,6 +54,8 @@ func TestMarkdown(t *testing.T) {
 		"fix: ask discovery",
 		"- `helm/install`: ours: the server does not serve v1/configmaps",
 		"helm \\| install", // a | in a cell is escaped
+		"| kubectl | 1 | 1 | 1 | 0 |",
+		"| helm | 1 | 1 | 0 | 1 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
