@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -345,7 +346,7 @@ func clientGoCases() []Case {
 				}
 				if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
 					_, err := cms.Get(ctx, "dependent", metav1.GetOptions{})
-					return err != nil, nil
+					return apierrors.IsNotFound(err), nil
 				}); err != nil {
 					return fmt.Errorf("dependent still there 15 s after its owner was deleted: %w", err)
 				}
