@@ -86,6 +86,7 @@ func main() {
 	strict := flag.Bool("strict", false, "exit 1 if a failure has no finding")
 	onlyServer := flag.String("only-server", "", "comma-separated servers to run (default all)")
 	onlyCase := flag.String("only-case", "", "run only cases whose id contains this")
+	header := flag.String("header", "", "a paragraph under the report's title: what was run (with -render, replaces the JSON's)")
 	flag.Parse()
 
 	fs, err := clients.LoadFindings(*findings)
@@ -104,6 +105,9 @@ func main() {
 		}
 	} else {
 		rep = run(*bin, *work, *onlyServer, *onlyCase)
+	}
+	if *header != "" || !*render {
+		rep.Header = *header
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err != nil {
 			fail(err)
