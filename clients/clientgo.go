@@ -352,6 +352,44 @@ func clientGoCases() []Case {
 				}
 				return nil
 			}),
+		cg("crd-conversion-webhook", "a CRD with a conversion webhook (clientConfig.url, a server in the runner): write v1, read v2 converted by the webhook", []string{rCRDs},
+			func(ctx context.Context, e *Env) error {
+				url, ca, stop, err := startConversionWebhook()
+				if err != nil {
+					return err
+				}
+				defer stop()
+				group, err := createCRDWith(ctx, e, &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.WebhookConverter,
+					Webhook: &apiextensionsv1.WebhookConversion{ConversionReviewVersions: []string{"v1"},
+						ClientConfig: &apiextensionsv1.WebhookClientConfig{URL: &url, CABundle: ca}}})
+				if err != nil {
+					return err
+				}
+				dyn, err := dynamic.NewForConfig(e.Config)
+				if err != nil {
+					return err
+				}
+				u := &unstructured.Unstructured{}
+				if err := u.UnmarshalJSON([]byte(widget(e.Namespace, "w", group, "v1"))); err != nil {
+					return err
+				}
+				gvr := schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"}
+				if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+					_, err = dyn.Resource(gvr).Namespace(e.Namespace).Create(ctx, u, metav1.CreateOptions{})
+					return err == nil, nil
+				}); err != nil {
+					return fmt.Errorf("create widget: %w", err)
+				}
+				gvr.Version = "v2"
+				got, err := dyn.Resource(gvr).Namespace(e.Namespace).Get(ctx, "w", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if got.GetAnnotations()[convertedAnnotation] != "v2" {
+					return fmt.Errorf("read as v2 without the webhook's annotation: %v", got.GetAnnotations())
+				}
+				return nil
+			}),
 		cg("table-printing", "list configmaps as meta.k8s.io/v1 Table (server-side printing, as kubectl get asks)", []string{rConfigMaps},
 			func(ctx context.Context, e *Env) error {
 				body, err := e.Client.CoreV1().RESTClient().Get().Namespace(e.Namespace).Resource("configmaps").
@@ -450,6 +488,11 @@ func wantItems(what string, want int, list runtime.Object, err error) error {
 // createCRD creates the test CRD (testCRD) in the case's group with
 // client-go, waits until it is Established and returns the group.
 func createCRD(ctx context.Context, e *Env) (string, error) {
+	return createCRDWith(ctx, e, nil)
+}
+
+// createCRDWith is createCRD with conversion set on the CRD.
+func createCRDWith(ctx context.Context, e *Env, conversion *apiextensionsv1.CustomResourceConversion) (string, error) {
 	group := e.Tag + ".gcp.example.com"
 	ac, err := apiextensionsclient.NewForConfig(e.Config)
 	if err != nil {
@@ -459,6 +502,7 @@ func createCRD(ctx context.Context, e *Env) (string, error) {
 	if err := jsonUnmarshal(testCRD(group), crd); err != nil {
 		return "", err
 	}
+	crd.Spec.Conversion = conversion
 	if _, err := ac.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
 		return "", err
 	}
