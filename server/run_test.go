@@ -104,6 +104,20 @@ func TestRunInProcess(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, "1", resp.Header.Get("X-Test"))
 	})
+	t.Run("namespace-deletion", func(t *testing.T) {
+		// The namespace controller deletes the content, then removes the
+		// "kubernetes" finalizer (server/namespacedeletion.go).
+		_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gone"}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		_, err = c.CoreV1().ConfigMaps("gone").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, c.CoreV1().Namespaces().Delete(ctx, "gone", metav1.DeleteOptions{}))
+		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := c.CoreV1().Namespaces().Get(ctx, "gone", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		assert.NoError(t, err, "namespace still there 30 s after delete")
+	})
 	// A test binary carries no module versions, so only the form is checked
 	// here; TestSIGTERMStopsStorageLast checks the release a built binary reports.
 	t.Run("version", func(t *testing.T) { checkVersion(t, ctx, kubeconfig, "") })

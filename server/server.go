@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -106,6 +107,11 @@ func (c CompletedConfig) New() (_ *Server, err error) {
 	}
 	if err := nativeAPIs.InstallAPIs(storageProviders...); err != nil {
 		return nil, fmt.Errorf("failed to install APIs: %w", err)
+	}
+	if c.ControlPlane.Generic.MergedResourceConfig.ResourceEnabled(corev1.SchemeGroupVersion.WithResource("namespaces")) {
+		if err := addNamespaceDeletion(nativeAPIs); err != nil {
+			return nil, err
+		}
 	}
 
 	// 3. Aggregator for APIServices, discovery and OpenAPI
