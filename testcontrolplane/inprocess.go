@@ -68,6 +68,7 @@ func startInProcess(ctx context.Context) (*ControlPlane, error) {
 		listener.Close()
 		return nil, fmt.Errorf("setting up the in-process API server: %w", err)
 	}
+	installGroupDiscovery(server.GenericAPIServer)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -105,7 +106,7 @@ func inProcessConfig(sh *shared, prefix string, listener net.Listener, adminToke
 	version := serverVersion(*cfg.EffectiveVersion.Info(), cfg.EffectiveVersion.BinaryVersion())
 	buildChain := cfg.BuildHandlerChainFunc
 	cfg.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
-		return buildChain(withVersion(version, h), c)
+		return buildChain(withFixedPaths(version, h), c)
 	}
 
 	cert, err := dynamiccertificates.NewStaticCertKeyContent("testcontrolplane-serving", sh.certPEM, sh.keyPEM)

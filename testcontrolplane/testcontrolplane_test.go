@@ -2,6 +2,7 @@ package testcontrolplane_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -138,4 +139,30 @@ func TestBuiltinAPIsOutOfProcess(t *testing.T) {
 	require.NoError(t, cp.Stop())
 	_, err = kube.Discovery().ServerVersion()
 	assert.Error(t, err)
+}
+
+// /apis lists the CRD groups in both forms: aggregated (client-go's
+// default) and the APIGroupList older clients ask for.
+func TestGroupDiscovery(t *testing.T) {
+	t.Parallel()
+	cp := testcontrolplane.Start(t, testcontrolplane.Options{CRDPaths: []string{"testdata/crds"}})
+	groups, err := kubernetes.NewForConfigOrDie(cp.Config).Discovery().ServerGroups()
+	require.NoError(t, err)
+	var names []string
+	for _, g := range groups.Groups {
+		names = append(names, g.Name)
+	}
+	assert.Contains(t, names, "example.com")
+
+	raw, err := kubernetes.NewForConfigOrDie(cp.Config).Discovery().RESTClient().Get().AbsPath("/apis").
+		SetHeader("Accept", "application/json").DoRaw(context.Background())
+	require.NoError(t, err)
+	var list metav1.APIGroupList
+	require.NoError(t, json.Unmarshal(raw, &list))
+	names = nil
+	for _, g := range list.Groups {
+		names = append(names, g.Name+"="+g.PreferredVersion.GroupVersion)
+	}
+	assert.Contains(t, names, "example.com=example.com/v1")
+	assert.Contains(t, names, "apiextensions.k8s.io=apiextensions.k8s.io/v1")
 }

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
 	apimachineryversion "k8s.io/apimachinery/pkg/version"
 )
@@ -42,11 +43,24 @@ func serverVersion(base apimachineryversion.Info, binary *utilversion.Version) a
 	return base
 }
 
-// withVersion answers /version with v and passes everything else on.
-func withVersion(v apimachineryversion.Info, next http.Handler) http.Handler {
-	body, _ := json.Marshal(v)
+// withFixedPaths answers /version with v, and /api (the legacy core
+// group's discovery, which only kube-apiserver serves) with no versions
+// instead of 404: client-go's discovery tolerates an empty core group, but
+// controller-runtime's RESTMapper fails the manager's start on the 404.
+// Everything else passes on.
+func withFixedPaths(v apimachineryversion.Info, next http.Handler) http.Handler {
+	version, _ := json.Marshal(v)
+	legacy, _ := json.Marshal(metav1.APIVersions{TypeMeta: metav1.TypeMeta{Kind: "APIVersions"}, Versions: []string{}})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/version" || r.Method != http.MethodGet {
+		var body []byte
+		switch {
+		case r.Method != http.MethodGet:
+		case r.URL.Path == "/version":
+			body = version
+		case r.URL.Path == "/api" || r.URL.Path == "/api/":
+			body = legacy
+		}
+		if body == nil {
 			next.ServeHTTP(w, r)
 			return
 		}

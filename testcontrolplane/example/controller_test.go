@@ -1,0 +1,135 @@
+package example
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/generic-controlplane/gcp/testcontrolplane"
+)
+
+// startFunc starts a control plane serving testdata's CRDs.
+type startFunc func() (cfg *rest.Config, stop func() error, err error)
+
+// startTestControlPlane is what replaces the envtest.Environment below: in
+// a test, the one line testcontrolplane.Start(t, opts).Config.
+func startTestControlPlane() (*rest.Config, func() error, error) {
+	cp, err := testcontrolplane.New(context.Background(), testcontrolplane.Options{CRDPaths: []string{"testdata"}})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cp.Config, cp.Stop, nil
+}
+
+func startEnvtest() (*rest.Config, func() error, error) {
+	env := &envtest.Environment{CRDDirectoryPaths: []string{"testdata"}, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	return cfg, env.Stop, err
+}
+
+// run starts a control plane for tb and stops it when tb ends.
+func run(tb testing.TB, start startFunc) *rest.Config {
+	tb.Helper()
+	cfg, stop, err := start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := stop(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return cfg
+}
+
+func TestWidgetControllerOnTestControlPlane(t *testing.T) {
+	t.Parallel()
+	widgetControllerTest(t, testcontrolplane.Start(t, testcontrolplane.Options{CRDPaths: []string{"testdata"}}).Config)
+}
+
+func TestWidgetControllerOnEnvtest(t *testing.T) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Skip("KUBEBUILDER_ASSETS names no kube-apiserver and etcd (make bench-testserver builds them from the pinned modules)")
+	}
+	widgetControllerTest(t, run(t, startEnvtest))
+}
+
+// widgetControllerTest is the test body: run the manager, create a Widget,
+// wait until the reconciler marked it ready.
+func widgetControllerTest(t testing.TB, cfg *rest.Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&WidgetReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &unstructured.Unstructured{}
+	w.SetGroupVersionKind(WidgetGVK)
+	w.SetNamespace("default")
+	w.SetName("w1")
+	if err := c.Create(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(w), w); err != nil {
+			t.Fatal(err)
+		}
+		if ready, _, _ := unstructured.NestedBool(w.Object, "status", "ready"); ready {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the Widget was not marked ready")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// BenchmarkWidgetControllerTest is one controller test, control plane
+// start and stop included, on each control plane.
+func BenchmarkWidgetControllerTest(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		start startFunc
+	}{{"testcontrolplane", startTestControlPlane}, {"envtest", startEnvtest}} {
+		b.Run(c.name, func(b *testing.B) {
+			if c.name == "envtest" && os.Getenv("KUBEBUILDER_ASSETS") == "" {
+				b.Skip("KUBEBUILDER_ASSETS is not set")
+			}
+			for range b.N {
+				cfg, stop, err := c.start()
+				if err != nil {
+					b.Fatal(err)
+				}
+				widgetControllerTest(b, cfg)
+				if err := stop(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
