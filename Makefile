@@ -95,7 +95,7 @@ test-unit: tree ## Unit tests of the series tooling, prove, the process and env 
 
 # Each part of the project (mk/<part>.mk) brings a test-<part> target.
 -include mk/*.mk
-TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard mk/harness.mk),test-harness) $(if $(wildcard mk/storage.mk),test-storage) $(if $(wildcard mk/faults.mk),test-faults) $(if $(wildcard mk/clients.mk),test-clients)
+TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard mk/harness.mk),test-harness) $(if $(wildcard mk/storage.mk),test-storage) $(if $(wildcard mk/faults.mk),test-faults) $(if $(wildcard mk/clients.mk),test-clients) $(if $(wildcard mk/testcontrolplane.mk),test-testcontrolplane)
 # After prove, whose tip build of the native sample leaves most of the tip
 # compiled in the build cache.
 TEST_AFTER_PROVE := $(if $(wildcard mk/storage.mk),test-tip-storage)

@@ -6,12 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/generic-controlplane/gcp/testcontrolplane"
 )
@@ -62,50 +58,12 @@ func TestWidgetControllerOnEnvtest(t *testing.T) {
 	widgetControllerTest(t, run(t, startEnvtest))
 }
 
-// widgetControllerTest is the test body: run the manager, create a Widget,
-// wait until the reconciler marked it ready.
-func widgetControllerTest(t testing.TB, cfg *rest.Config) {
+// widgetControllerTest is the test body (CheckWidgetController).
+func widgetControllerTest(tb testing.TB, cfg *rest.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (&WidgetReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &unstructured.Unstructured{}
-	w.SetGroupVersionKind(WidgetGVK)
-	w.SetNamespace("default")
-	w.SetName("w1")
-	if err := c.Create(ctx, w); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(w), w); err != nil {
-			t.Fatal(err)
-		}
-		if ready, _, _ := unstructured.NestedBool(w.Object, "status", "ready"); ready {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("the Widget was not marked ready")
-		case <-time.After(10 * time.Millisecond):
-		}
+	if err := CheckWidgetController(ctx, cfg); err != nil {
+		tb.Fatal(err)
 	}
 }
 
