@@ -126,6 +126,10 @@ func startEtcd(dir string) (*embed.Etcd, string, error) {
 	cfg.ListenPeerUrls = []url.URL{peerURL}
 	cfg.AdvertisePeerUrls = []url.URL{peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	// One member, on loopback: it waits an election timeout before it
+	// leads (1 s at etcd's defaults), which is most of the first start.
+	cfg.TickMs = 10
+	cfg.ElectionMs = 100
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	// Tests delete what they create; a small backend keeps the data dir
 	// small too.
