@@ -32,4 +32,4 @@ bench-testserver: envtest-assets ## testcontrolplane (in process, and on the min
 	$(call TCP_GO,$(TCP_DIR)/example) build -o $(BIN)/bench-testserver ./cmd/bench-testserver
 	cd $(TCP_DIR)/example && KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) TESTCONTROLPLANE_SERVER=$(BIN)/minimal-apiserver \
 		$(BIN)/bench-testserver -crds testdata -suite 20 -json $(TCP_REPORTS)/testserver.json -md $(TCP_REPORTS)/testserver.md
-	cd $(TCP_DIR)/example && KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(call TCP_GO,.) test -count=1 -run TestWidgetController ./...
+	cd $(TCP_DIR)/example && env GOWORK=off KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -count=1 -v -run TestWidgetController ./... 2>&1 | grep -vE "^[IWE][0-9]{4} |^[{]"; exit $${PIPESTATUS[0]}
