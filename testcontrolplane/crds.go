@@ -139,7 +139,11 @@ func (c *ControlPlane) InstallCRDs(ctx context.Context, crds ...*apiextensionsv1
 
 func applyCRD(ctx context.Context, client apiextensionsclient.Interface, crd *apiextensionsv1.CustomResourceDefinition) error {
 	crds := client.ApiextensionsV1().CustomResourceDefinitions()
-	_, err := crds.Create(ctx, crd.DeepCopy(), metav1.CreateOptions{})
+	// A CRD object that was installed before (here or by envtest, which
+	// writes the server's fields back into it) still carries them.
+	fresh := crd.DeepCopy()
+	fresh.ResourceVersion, fresh.UID, fresh.CreationTimestamp = "", "", metav1.Time{}
+	_, err := crds.Create(ctx, fresh, metav1.CreateOptions{})
 	if !apierrors.IsAlreadyExists(err) {
 		return err
 	}

@@ -166,3 +166,13 @@ func TestGroupDiscovery(t *testing.T) {
 	assert.Contains(t, names, "example.com=example.com/v1")
 	assert.Contains(t, names, "apiextensions.k8s.io=apiextensions.k8s.io/v1")
 }
+
+// A CRD object that envtest (or an earlier install) filled with the
+// server's fields installs again.
+func TestCRDWithServerFieldsInstalls(t *testing.T) {
+	t.Parallel()
+	crds, err := testcontrolplane.ReadCRDs("testdata/crds/widgets.yaml")
+	require.NoError(t, err)
+	crds[0].ResourceVersion, crds[0].UID = "42", "0b9f3f0e-8d1c-4a57-9a36-8b5f0c3f6d11"
+	testcontrolplane.Start(t, testcontrolplane.Options{CRDs: crds})
+}

@@ -81,7 +81,7 @@ func CheckWidgetController(ctx context.Context, cfg *rest.Config) (err error) {
 	w := &unstructured.Unstructured{}
 	w.SetGroupVersionKind(WidgetGVK)
 	w.SetNamespace("default")
-	w.SetName("w1")
+	w.SetGenerateName("w-") // a test may run it more than once on one server
 	if err := c.Create(ctx, w); err != nil {
 		return err
 	}
