@@ -168,13 +168,24 @@ func waitServed(ctx context.Context, client apiextensionsclient.Interface, disco
 			pending = "not Established"
 			return false, nil
 		}
+		// The whole discovery document, aggregated as clients ask for it
+		// (client-go, controller-runtime's RESTMapper): the CRD discovery
+		// controller updates it after /apis/<group>/<version>, so a check of
+		// the latter alone lets a client's first request miss the kind.
+		_, lists, err := disco.ServerGroupsAndResources()
+		if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+			return false, err
+		}
+		byGV := map[string]*metav1.APIResourceList{}
+		for _, l := range lists {
+			byGV[l.GroupVersion] = l
+		}
 		for _, v := range got.Spec.Versions {
 			if !v.Served {
 				continue
 			}
 			gv := got.Spec.Group + "/" + v.Name
-			resources, err := disco.ServerResourcesForGroupVersion(gv)
-			if err != nil || !hasResource(resources, got.Spec.Names.Plural) {
+			if l := byGV[gv]; l == nil || !hasResource(l, got.Spec.Names.Plural) {
 				pending = gv + " " + got.Spec.Names.Plural + " not in discovery"
 				return false, nil
 			}
