@@ -257,8 +257,7 @@ func measure(mode string, crds []*apiextensionsv1.CustomResourceDefinition, suit
 // peakRSS samples the resident memory of this process and its
 // descendants every 20 ms.
 type peakRSS struct {
-	mu   sync.Mutex
-	peak int64
+	peak int64 // written by the sampling goroutine, read after it stopped
 }
 
 func (p *peakRSS) sample() func() float64 {
