@@ -250,3 +250,15 @@ func TestBadInput(t *testing.T) {
 		runExpectFail(t, bin, []string{"error: unknown --storage \"mysql\"; valid: etcd, kine"}, "--data-dir="+t.TempDir(), "--secure-port=0", "--storage=mysql")
 	})
 }
+
+// Target.Only picks the steps, in Steps' order; the others are left out of
+// the results (here every step fails on a kubeconfig that does not exist).
+func TestRunOnlyTheSelectedSteps(t *testing.T) {
+	res := Run(context.Background(), Target{Kubeconfig: filepath.Join(t.TempDir(), "missing"), Only: []string{"watch", "discovery"}})
+	var steps []string
+	for _, r := range res {
+		steps = append(steps, r.Step)
+	}
+	assert.Equal(t, []string{"discovery", "watch"}, steps)
+	assert.Equal(t, []string{"discovery", "crud", "kubectl-ssa-conflict", "watch", "inline-admission", "middleware", "rbac-deny-then-allow"}, FastSteps())
+}

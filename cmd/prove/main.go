@@ -33,6 +33,7 @@ import (
 	"github.com/generic-controlplane/gcp/internal/pin"
 	"github.com/generic-controlplane/gcp/internal/prove"
 	"github.com/generic-controlplane/gcp/internal/series"
+	"github.com/generic-controlplane/gcp/scenario"
 )
 
 // Exit codes.
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&copyFrom, "copy-from", "", "do not prove: copy prove.md and prove.json of an earlier run from this folder into --reports and say which run it was")
 	fs.BoolVar(&cfg.Runtime, "runtime", true, "start the built servers on an embedded etcd and measure them")
 	fs.BoolVar(&cfg.Scenario, "scenario", true, "run the harness scenario against the generic sample at each prefix (needs --runtime)")
+	fs.BoolVar(&cfg.SlowScenarioEveryPrefix, "slow-scenario-every-prefix", false,
+		"run the scenario's slow steps ("+strings.Join(scenario.SlowSteps, ", ")+") at every prefix, not only at the baseline and the last one")
 	fs.IntVar(&cfg.Upto, "upto", 0, "prove only the first N patches (0: all)")
 	fs.StringVar(&cfg.Integration, "integration", prove.IntegrationFull,
 		"k/k integration tests, at the last step: off, fast (the generic control plane's own tests) or full (every suite)")

@@ -59,7 +59,7 @@ func (r *runner) nativeSample(ctx context.Context, s *Step, binaries map[string]
 	dir := filepath.Join(r.cfg.Work, "run", fmt.Sprint(s.Index), "sample-native")
 	os.RemoveAll(dir)
 	defer os.RemoveAll(dir)
-	scenarioArgs, after := r.sampleScenario(ctx, binaries, NativeSampleServer, func(res *ScenarioResult) {
+	scenarioArgs, after := r.sampleScenario(ctx, binaries, NativeSampleServer, nil, func(res *ScenarioResult) {
 		s.NativeScenario = res
 		if s.Scenario == nil {
 			return

@@ -41,6 +41,10 @@ type Config struct {
 	// Scenario runs the harness scenario (client-go and the tree's kubectl)
 	// against the generic sample at each prefix; needs Runtime.
 	Scenario bool
+	// SlowScenarioEveryPrefix runs the scenario's slow steps
+	// (scenario.SlowSteps) at every prefix; otherwise they run at the
+	// baseline and the last prefix only, and the other steps everywhere.
+	SlowScenarioEveryPrefix bool
 	// Upto stops after this many patches; 0 proves the whole series.
 	Upto int
 	// Integration picks k/k's integration tests to run: IntegrationOff,

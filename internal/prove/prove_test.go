@@ -175,3 +175,28 @@ func TestMarkdownShowsTheNativeSampleBesideEtcd(t *testing.T) {
 	require.NoError(t, WriteMarkdown(&b, res))
 	assert.Contains(t, b.String(), "did not run: go build failed")
 }
+
+// A step left out at some prefixes (prove runs the slow steps at the
+// baseline and the tip only) is judged where it ran: no regression where it
+// did not run, and "passes from" skips those prefixes.
+func TestScenarioStepsNotRunAtAPrefix(t *testing.T) {
+	full := func(i int, gc scenario.Status) *Step {
+		return &Step{Index: i, Subject: fmt.Sprintf("p%d", i), Applies: true, Builds: true,
+			Scenario: &ScenarioResult{Results: []scenario.Result{{Step: "crud", Status: scenario.Pass}, {Step: "garbage-collection", Status: gc}}}}
+	}
+	fast := func(i int) *Step {
+		return &Step{Index: i, Subject: fmt.Sprintf("p%d", i), Applies: true, Builds: true,
+			Scenario: &ScenarioResult{Results: []scenario.Result{{Step: "crud", Status: scenario.Pass}}}}
+	}
+	base, tip := full(0, scenario.Pass), full(3, scenario.Pass)
+	assert.Empty(t, regressedSteps(base.Scenario, fast(1).Scenario))
+
+	var b strings.Builder
+	writeScenarioProgress(&b, &Result{Steps: []*Step{base, fast(1), fast(2), tip}})
+	assert.Contains(t, b.String(), "| garbage-collection | pass | baseline | pass |")
+	assert.Contains(t, b.String(), "The steps that wait on a controller (garbage-collection) ran at the baseline and the last prefix only")
+
+	b.Reset()
+	writeScenarioProgress(&b, &Result{Steps: []*Step{full(0, scenario.Fail), fast(1), fast(2), tip}})
+	assert.Contains(t, b.String(), "| garbage-collection | fail | 3. p3 | pass |")
+}
