@@ -329,3 +329,27 @@ func TestDiffSnapshotsBase(t *testing.T) {
 		}
 	}
 }
+
+func TestExclusiveCosts(t *testing.T) {
+	g := load(t, testtree.Extract(t, "base"), false, "./pkg/controlplane/samples/generic")
+	root := g.Roots[0]
+	kube := func(p *Package) bool { return strings.HasPrefix(p.Path, "k8s.io/kubernetes/") }
+	pod, controlplane := g.Package("k8s.io/kubernetes/pkg/registry/core/pod"), g.Package("k8s.io/kubernetes/pkg/controlplane")
+	namespace, yaml := g.Package("k8s.io/kubernetes/pkg/registry/core/namespace"), g.Package("example.com/yaml")
+
+	costs := g.ExclusiveCosts(root, []*Package{namespace, pod, controlplane, yaml, root}, nil, kube)
+	want := []Cost{
+		{Package: controlplane.Path, Exclusive: []string{controlplane.Path, kubeletPkg, namespace.Path, pod.Path}},
+		{Package: pod.Path, Exclusive: []string{kubeletPkg, pod.Path}},
+		{Package: namespace.Path, Exclusive: []string{namespace.Path}},
+		// yaml is not counted, and what it reaches is reached another way
+		{Package: yaml.Path},
+	}
+	assert.Empty(t, cmp.Diff(want, costs), "costs (-want +got)")
+
+	// With pod cut first, the costs are of the rest of the graph.
+	cut := map[*Package]bool{pod: true}
+	assert.Equal(t, []string{controlplane.Path, genericRoot, namespace.Path}, paths(g.ReachableWithout(root, cut), kube))
+	costs = g.ExclusiveCosts(root, []*Package{controlplane, pod}, cut, kube)
+	assert.Empty(t, cmp.Diff([]Cost{{Package: controlplane.Path, Exclusive: []string{controlplane.Path, namespace.Path}}}, costs))
+}

@@ -238,3 +238,33 @@ func TestDot(t *testing.T) {
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, stderr, "--collapse")
 }
+
+func TestCost(t *testing.T) {
+	dir := testtree.Extract(t, "base")
+	code, stdout, stderr := depgraphCmd(t, "cost", "--dir", dir, "--candidates", "k8s.io/kubernetes/pkg/registry/...", generic)
+	require.Equal(t, exitOK, code, stderr)
+	want := `k8s.io/kubernetes/pkg/controlplane/samples/generic links 5 packages matching k8s.io/kubernetes/....
+
+| package | links only through it | of which |
+|---|---|---|
+| k8s.io/kubernetes/pkg/registry/core/pod | 2 | pkg/kubelet/client |
+| k8s.io/kubernetes/pkg/registry/core/namespace | 1 |  |
+`
+	assert.Equal(t, want, stdout)
+
+	code, stdout, stderr = depgraphCmd(t, "cost", "--dir", dir, "--without", "k8s.io/kubernetes/pkg/registry/core/pod", "--json", generic)
+	require.Equal(t, exitOK, code, stderr)
+	var res struct {
+		Links, LinksWithout int
+		Costs               []depgraph.Cost
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	assert.Equal(t, 5, res.Links)
+	assert.Equal(t, 3, res.LinksWithout)
+	require.NotEmpty(t, res.Costs)
+	assert.Equal(t, "k8s.io/kubernetes/pkg/controlplane", res.Costs[0].Package)
+
+	code, _, stderr = depgraphCmd(t, "cost", "--dir", dir, "--without", "k8s.io/kubernetes/pkg/nothing", generic)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, stderr, "matches no package")
+}
