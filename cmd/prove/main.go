@@ -83,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Scenario, "scenario", true, "run the harness scenario against the generic sample at each prefix (needs --runtime)")
 	fs.BoolVar(&cfg.SlowScenarioEveryPrefix, "slow-scenario-every-prefix", false,
 		"run the scenario's slow steps ("+strings.Join(scenario.SlowSteps, ", ")+") at every prefix, not only at the baseline and the last one")
+	fs.BoolVar(&cfg.AllTestsEveryPrefix, "all-tests-every-prefix", false,
+		"run the unit tests of every package the series touched so far at every prefix, not only those of the prefix's own patch (the last prefix always runs them all)")
 	fs.IntVar(&cfg.Upto, "upto", 0, "prove only the first N patches (0: all)")
 	fs.StringVar(&cfg.Integration, "integration", prove.IntegrationFull,
 		"k/k integration tests, at the last step: off, fast (the generic control plane's own tests) or full (every suite)")

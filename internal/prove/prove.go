@@ -45,6 +45,10 @@ type Config struct {
 	// (scenario.SlowSteps) at every prefix; otherwise they run at the
 	// baseline and the last prefix only, and the other steps everywhere.
 	SlowScenarioEveryPrefix bool
+	// AllTestsEveryPrefix runs the unit tests of every package the series
+	// touched so far at every prefix; otherwise a prefix tests what its own
+	// patch touched, and the last one everything.
+	AllTestsEveryPrefix bool
 	// Upto stops after this many patches; 0 proves the whole series.
 	Upto int
 	// Integration picks k/k's integration tests to run: IntegrationOff,
