@@ -19,29 +19,7 @@ type Cost struct {
 // packages in cut are not entered (as if nothing imported them), root
 // included unless it is cut, in import path order.
 func (g *Graph) ReachableWithout(root *Package, cut map[*Package]bool) []*Package {
-	seen := map[*Package]bool{}
-	var stack []*Package
-	if !cut[root] {
-		seen[root] = true
-		stack = append(stack, root)
-	}
-	for len(stack) > 0 {
-		p := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, imp := range p.Imports {
-			if !seen[imp.Pkg] && !cut[imp.Pkg] {
-				seen[imp.Pkg] = true
-				stack = append(stack, imp.Pkg)
-			}
-		}
-	}
-	out := make([]*Package, 0, len(seen))
-	for _, p := range g.Packages {
-		if seen[p] {
-			out = append(out, p)
-		}
-	}
-	return out
+	return g.reach([]*Package{root}, cut)
 }
 
 // ExclusiveCosts returns the cost of each candidate for root, on the graph

@@ -259,10 +259,16 @@ func (g *Graph) Root(name string) (*Package, error) {
 // Reachable returns the packages reachable from root, root included, in
 // import path order.
 func (g *Graph) Reachable(roots ...*Package) []*Package {
+	return g.reach(roots, nil)
+}
+
+// reach returns the packages reachable from roots without entering the
+// packages in cut, in import path order.
+func (g *Graph) reach(roots []*Package, cut map[*Package]bool) []*Package {
 	seen := map[*Package]bool{}
 	var stack []*Package
 	for _, r := range roots {
-		if !seen[r] {
+		if !seen[r] && !cut[r] {
 			seen[r] = true
 			stack = append(stack, r)
 		}
@@ -271,7 +277,7 @@ func (g *Graph) Reachable(roots ...*Package) []*Package {
 		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		for _, imp := range p.Imports {
-			if !seen[imp.Pkg] {
+			if !seen[imp.Pkg] && !cut[imp.Pkg] {
 				seen[imp.Pkg] = true
 				stack = append(stack, imp.Pkg)
 			}
