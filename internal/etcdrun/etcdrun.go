@@ -14,6 +14,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
+	"go.etcd.io/raft/v3"
+	"go.uber.org/zap"
+	"k8s.io/klog/v2"
 
 	"github.com/generic-controlplane/gcp/internal/serverproc"
 )
@@ -51,6 +56,9 @@ func Start(dir, name string) (*Etcd, error) {
 		return nil, err
 	}
 	f.Close()
+	if err := resetInterruptedBootstrap(filepath.Join(DataDir(dir), "member")); err != nil {
+		return nil, err
+	}
 	var lastErr error
 	for range 3 {
 		ports, err := serverproc.FreePorts(2)
@@ -79,9 +87,48 @@ func Start(dir, name string) (*Etcd, error) {
 			e.Close()
 			return nil, fmt.Errorf("etcd in %s failed: %w", cfg.Dir, err)
 		case <-time.After(time.Minute):
-			e.Close()
+			// Closing a member that never got a leader can block for good:
+			// the error matters more than a clean stop.
+			closed := make(chan struct{})
+			go func() { e.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+			}
 			return nil, fmt.Errorf("etcd in %s not ready after a minute (log: %s)", cfg.Dir, cfg.LogOutputs[0])
 		}
 	}
 	return nil, fmt.Errorf("starting etcd in %s: %w", dir, lastErr)
+}
+
+// resetInterruptedBootstrap removes memberDir if the first start of its
+// member was killed after etcd created the WAL and before it saved the first
+// raft entries to it: the configuration changes that make the member a
+// voter. etcd restarts such a member with no voters, so it never elects a
+// leader and never gets ready. Nothing is lost: every write etcd
+// acknowledges is a raft entry in the WAL or in a snapshot, and there are
+// none. Anything else, including a WAL that does not read, is left to etcd
+// and the caller's checks.
+func resetInterruptedBootstrap(memberDir string) error {
+	walDir := filepath.Join(memberDir, "wal")
+	if !wal.Exist(walDir) {
+		return nil
+	}
+	if snaps, err := filepath.Glob(filepath.Join(memberDir, "snap", "*.snap")); err != nil || len(snaps) > 0 {
+		return err
+	}
+	w, err := wal.OpenForRead(zap.NewNop(), walDir, &walpb.Snapshot{})
+	if err != nil {
+		return nil
+	}
+	_, state, ents, err := w.ReadAll()
+	w.Close()
+	if err != nil || len(ents) > 0 || !raft.IsEmptyHardState(state) {
+		return nil
+	}
+	klog.Warningf("etcd in %s: the first start stopped before etcd saved its first raft entries (its WAL holds none); starting it afresh", memberDir)
+	if err := os.RemoveAll(memberDir); err != nil {
+		return fmt.Errorf("removing the member of an interrupted first etcd start: %w", err)
+	}
+	return nil
 }

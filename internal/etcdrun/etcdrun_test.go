@@ -2,13 +2,18 @@ package etcdrun
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/pkg/v3/pbutil"
+	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.uber.org/zap"
 )
 
 func TestStartServesAndKeepsDataAcrossRestart(t *testing.T) {
@@ -59,4 +64,28 @@ func TestInProcessClientSeesTheSocketClientsWrites(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, resp.Kvs, 1)
 	assert.Equal(t, "v", string(resp.Kvs[0].Value))
+}
+
+// TestStartAfterAnInterruptedBootstrap starts etcd on what a first start
+// killed between creating its WAL and saving the first raft entries leaves:
+// a WAL with its metadata and nothing else. etcd would restart that member
+// with no voters and never get ready; Start starts it afresh.
+func TestStartAfterAnInterruptedBootstrap(t *testing.T) {
+	dir := t.TempDir()
+	walDir := filepath.Join(DataDir(dir), "member", "wal")
+	require.NoError(t, os.MkdirAll(filepath.Dir(walDir), 0o700))
+	metadata := pbutil.MustMarshalMessage(&etcdserverpb.Metadata{NodeID: new(uint64(0x8e9e05c52164694d)), ClusterID: new(uint64(0xcdf818194e3a8c32))})
+	w, err := wal.Create(zap.NewNop(), walDir, metadata)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+
+	e, err := Start(dir, "test")
+	require.NoError(t, err)
+	defer e.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := e.NewInProcessClient()
+	defer c.Close()
+	_, err = c.Put(ctx, "/k", "v")
+	require.NoError(t, err)
 }
