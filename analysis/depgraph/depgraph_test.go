@@ -353,3 +353,20 @@ func TestExclusiveCosts(t *testing.T) {
 	costs = g.ExclusiveCosts(root, []*Package{controlplane, pod}, cut, kube)
 	assert.Empty(t, cmp.Diff([]Cost{{Package: controlplane.Path, Exclusive: []string{controlplane.Path, namespace.Path}}}, costs))
 }
+
+func TestAddedCosts(t *testing.T) {
+	g := load(t, testtree.Extract(t, "base"), false, "./pkg/registry/core/namespace", "./pkg/registry/core/pod", "./pkg/controlplane")
+	root := g.Package("k8s.io/kubernetes/pkg/registry/core/namespace")
+	pod, controlplane := g.Package("k8s.io/kubernetes/pkg/registry/core/pod"), g.Package("k8s.io/kubernetes/pkg/controlplane")
+	kube := func(p *Package) bool { return strings.HasPrefix(p.Path, "k8s.io/kubernetes/") }
+
+	got := g.AddedCosts(root, []*Package{pod, controlplane, root}, kube)
+	want := []AddedCost{
+		{Package: pod.Path, Added: []string{kubeletPkg, pod.Path}},
+		// the namespace registry is the root's already
+		{Package: controlplane.Path, Added: []string{controlplane.Path, kubeletPkg, pod.Path}},
+		// a pick the root links costs what the root links only through it
+		{Package: root.Path, Linked: true, Added: []string{root.Path}},
+	}
+	assert.Empty(t, cmp.Diff(want, got), "added costs (-want +got)")
+}

@@ -4,6 +4,7 @@
 //	depgraph stats [--dir TREE] [--tests] [--size BINARY] [--json] ROOT...
 //	depgraph why   [--dir TREE] [--max N] [--json] ROOT PKG
 //	depgraph cost  [--dir TREE] [--count PATTERNS] [--candidates PATTERNS] [--without PATTERNS] [--top N] [--json] ROOT
+//	depgraph adds  [--dir TREE] [--count PATTERNS] [--group-of REGEXP] [--own PATTERNS] [--json] ROOT PICK...
 //	depgraph diff  --base TREE_A --head TREE_B [--format md|json] ROOT...
 //	depgraph dot   [--dir TREE] [--collapse PATTERN]... [--depth N] [--svg OUT] ROOT...
 //	depgraph check --rules FILE [--dir TREE] [--json] [ROOT...]
@@ -42,6 +43,7 @@ var commands = []command{
 	{"stats", "package counts per owner class, init funcs, binary size", runStats},
 	{"why", "shortest import chains from a root to a package", runWhy},
 	{"cost", "what a root links only through each package, and without some", runCost},
+	{"adds", "what picking each package adds to a root, own group vs other", runAdds},
 	{"diff", "what changed between two trees for the same roots", runDiff},
 	{"dot", "the import graph in Graphviz DOT (or SVG)", runDot},
 	{"check", "transitive import rules (ratchets) per root", runCheck},

@@ -268,3 +268,44 @@ func TestCost(t *testing.T) {
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, stderr, "matches no package")
 }
+
+func TestAdds(t *testing.T) {
+	dir := testtree.Extract(t, "base")
+	code, stdout, stderr := depgraphCmd(t, "adds", "--dir", dir, "./pkg/registry/core/namespace", "./pkg/registry/core/pod", "./pkg/controlplane")
+	require.Equal(t, exitOK, code, stderr)
+	want := `k8s.io/kubernetes/pkg/registry/core/namespace links 1 packages matching k8s.io/kubernetes/.... What picking each package adds to it (for a package it links: what it links only through it):
+
+Of the 2 picks it does not link, 0 add only their own group's packages.
+
+| package | linked | adds | own group | other | other packages |
+|---|---|---|---|---|---|
+| pkg/controlplane | no | 3 | 0 | 3 | pkg/kubelet/client, pkg/registry/core/pod |
+| pkg/registry/core/pod | no | 2 | 1 | 1 | pkg/kubelet/client |
+`
+	assert.Equal(t, want, stdout)
+
+	// Counting every package, and with kubelet's client as the core group's own.
+	code, stdout, stderr = depgraphCmd(t, "adds", "--dir", dir, "--json", "--count", "k8s.io/...",
+		"--own", "k8s.io/kubernetes/pkg/registry/{group}/...,k8s.io/kubernetes/pkg/kubelet/...", "./pkg/registry/core/namespace", "./pkg/registry/core/pod")
+	require.Equal(t, exitOK, code, stderr)
+	var res struct {
+		Links int
+		Picks []addedPick
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	assert.Equal(t, 2, res.Links, "the namespace registry and the apiserver's server package")
+	require.Len(t, res.Picks, 1)
+	assert.Equal(t, "core", res.Picks[0].Group)
+	assert.Equal(t, []string{"k8s.io/kubernetes/pkg/kubelet/client", "k8s.io/kubernetes/pkg/registry/core/pod"}, res.Picks[0].Own)
+	assert.Empty(t, res.Picks[0].Other)
+
+	for _, bad := range [][]string{
+		{"./pkg/registry/core/namespace"},                               // no pick
+		{"--own", "k8s.io/x/...", "./cmd/server", "./pkg/controlplane"}, // no {group}
+		{"--group-of", "pkg/registry", "./cmd/server", "./pkg/controlplane"},
+		{"./pkg/registry/core/namespace", "./pkg/registry/core/namespace"}, // the pick is the root
+	} {
+		code, _, stderr = depgraphCmd(t, append([]string{"adds", "--dir", dir}, bad...)...)
+		assert.Equal(t, exitError, code, "adds %v: %s", bad, stderr)
+	}
+}
