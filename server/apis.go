@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,12 +69,20 @@ func ValidAPIs() []string {
 // apiSet is a validated selection.
 type apiSet map[string]bool
 
-func parseAPIs(entries []string) (apiSet, error) {
+// parseAPIs validates Options.APIs entries against the catalog and the
+// names of more (Options.MoreAPIs); it returns the catalog selection and the
+// selected groups of more, in more's order.
+func parseAPIs(entries []string, more []APIGroup) (apiSet, []APIGroup, error) {
 	set := apiSet{}
+	picked := map[string]bool{}
 	var unknown []string
 	for _, e := range entries {
 		e = strings.TrimSpace(strings.ToLower(e))
 		if e == "" {
+			continue
+		}
+		if slices.ContainsFunc(more, func(g APIGroup) bool { return g.Name == e }) {
+			picked[e] = true
 			continue
 		}
 		if _, ok := catalog[e]; !ok {
@@ -83,8 +92,8 @@ func parseAPIs(entries []string) (apiSet, error) {
 		set[e] = true
 	}
 	if len(unknown) > 0 {
-		return nil, newFieldError("Options.APIs", nil, "unknown {field} entr%s %s; valid entries are: %s",
-			map[bool]string{true: "y", false: "ies"}[len(unknown) == 1], strings.Join(unknown, ","), strings.Join(ValidAPIs(), ","))
+		return nil, nil, newFieldError("Options.APIs", nil, "unknown {field} entr%s %s; valid entries are: %s",
+			map[bool]string{true: "y", false: "ies"}[len(unknown) == 1], strings.Join(unknown, ","), strings.Join(ValidAPIsWith(more), ","))
 	}
 	for _, e := range alwaysOn {
 		set[e] = true
@@ -92,11 +101,17 @@ func parseAPIs(entries []string) (apiSet, error) {
 	for _, e := range ValidAPIs() {
 		for _, dep := range requires[e] {
 			if set[e] && !set[dep] {
-				return nil, newFieldError("Options.APIs", nil, "{field} entry %s requires %s (%s); add %s to {field}", e, dep, requiresWhy[e], dep)
+				return nil, nil, newFieldError("Options.APIs", nil, "{field} entry %s requires %s (%s); add %s to {field}", e, dep, requiresWhy[e], dep)
 			}
 		}
 	}
-	return set, nil
+	var groups []APIGroup
+	for _, g := range more {
+		if picked[g.Name] {
+			groups = append(groups, g)
+		}
+	}
+	return set, groups, nil
 }
 
 // requires lists selections that cannot become ready without another one.
@@ -114,13 +129,18 @@ var requiresWhy = map[string]string{
 func (s apiSet) has(e string) bool { return s[e] }
 
 // ExpectedGroups returns the API groups ("" for the core group) that discovery
-// should list for the given Options.APIs entries.
-func ExpectedGroups(entries []string) ([]string, error) {
-	set, err := parseAPIs(entries)
+// should list for the given Options.APIs entries, with Options.MoreAPIs more.
+func ExpectedGroups(entries []string, more ...APIGroup) ([]string, error) {
+	set, picked, err := parseAPIs(entries, more)
 	if err != nil {
 		return nil, err
 	}
 	groups := map[string]bool{}
+	for _, g := range picked {
+		for _, gv := range g.Versions {
+			groups[gv.Group] = true
+		}
+	}
 	for e := range set {
 		ent := catalog[e]
 		if len(ent.core) > 0 {

@@ -7,10 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
 )
 
 func TestParseAPIsUnknown(t *testing.T) {
-	_, err := parseAPIs([]string{"configmaps", "pods", "deployments"})
+	_, _, err := parseAPIs([]string{"configmaps", "pods", "deployments"}, nil)
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "unknown Options.APIs entries pods,deployments")
 	assert.ErrorContains(t, err, "valid entries are: admissionregistration,apiservices,authentication")
@@ -59,7 +60,7 @@ func TestApplyToResourceConfig(t *testing.T) {
 		runtime: map[string]string{"apiextensions.k8s.io/v1": "false"},
 	}}
 	for _, c := range cases {
-		set, err := parseAPIs(c.apis)
+		set, _, err := parseAPIs(c.apis, nil)
 		require.NoError(t, err)
 		rc := defaultGenericResourceConfig()
 		rt := set.applyTo(rc)
@@ -74,9 +75,44 @@ func TestApplyToResourceConfig(t *testing.T) {
 }
 
 func TestParseAPIsDependencies(t *testing.T) {
-	_, err := parseAPIs([]string{"rbac", "configmaps"})
+	_, _, err := parseAPIs([]string{"rbac", "configmaps"}, nil)
 	assert.ErrorContains(t, err, "Options.APIs entry rbac requires namespaces")
 	assert.ErrorContains(t, err, "add namespaces to Options.APIs")
-	_, err = parseAPIs([]string{"rbac", "namespaces"})
+	_, _, err = parseAPIs([]string{"rbac", "namespaces"}, nil)
 	assert.NoError(t, err)
+}
+
+// fakeProvider stands for a group's REST storage in parsing tests.
+type fakeProvider struct {
+	controlplaneapiserver.RESTStorageProvider
+}
+
+func TestParseAPIsMoreAPIs(t *testing.T) {
+	widgets := APIGroup{Name: "widgets", Provider: fakeProvider{}, Versions: []schema.GroupVersion{{Group: "widgets.example.com", Version: "v1"}}}
+	gadgets := APIGroup{Name: "gadgets", Provider: fakeProvider{}, Versions: []schema.GroupVersion{{Group: "gadgets.example.com", Version: "v1"}}}
+	more := []APIGroup{widgets, gadgets}
+
+	set, picked, err := parseAPIs([]string{"configmaps", "Gadgets"}, more)
+	require.NoError(t, err)
+	assert.True(t, set.has("configmaps"))
+	assert.False(t, set.has("gadgets"), "a MoreAPIs group is not a catalog entry")
+	require.Len(t, picked, 1)
+	assert.Equal(t, "gadgets", picked[0].Name)
+
+	_, _, err = parseAPIs([]string{"sprockets"}, more)
+	assert.ErrorContains(t, err, "valid entries are: admissionregistration,")
+	assert.ErrorContains(t, err, ",widgets,gadgets", "the offered groups are named as valid")
+
+	got, err := ExpectedGroups([]string{"configmaps", "widgets"}, more...)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"", "apiregistration.k8s.io", "widgets.example.com"}, got)
+
+	assert.NoError(t, validateMoreAPIs(more))
+	for name, bad := range map[string][]APIGroup{
+		"twice":       {widgets, widgets},
+		"no provider": {{Name: "x", Versions: widgets.Versions}},
+		"catalog":     {{Name: "secrets", Provider: fakeProvider{}, Versions: widgets.Versions}},
+	} {
+		assert.Error(t, validateMoreAPIs(bad), name)
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	mutatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/mutating"
@@ -71,6 +72,12 @@ type ExtraConfig struct {
 	ServiceEndpoints map[string]string
 	// APIServerCount as in Options.
 	APIServerCount int
+	// MoreProviders are the REST storage providers of the selected
+	// Options.MoreAPIs groups; New installs them after the generic ones.
+	MoreProviders []controlplaneapiserver.RESTStorageProvider
+	// APIServicePriorities order the groups in discovery: the generic ones
+	// and those of the selected Options.MoreAPIs groups.
+	APIServicePriorities map[schema.GroupVersion]controlplaneapiserver.APIServicePriority
 
 	// storage is the in-process storage Config started (nil with an external
 	// etcd); the Server owns it from New on and stops it last.
@@ -98,7 +105,7 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	if errs := o.Validate(); len(errs) > 0 {
 		return nil, utilerrors.NewAggregate(errs)
 	}
-	apis, _ := parseAPIs(o.APIs) // validated above
+	apis, moreAPIs, _ := parseAPIs(o.APIs, o.MoreAPIs) // validated above
 	s := o.ControlPlane
 
 	// Logging first, so that everything below logs as configured.
@@ -139,6 +146,11 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 		return nil, err
 	}
 	resourceConfig := applyAPISelection(s, apis)
+	for _, g := range moreAPIs {
+		// Not in the generic defaults: enabled here, as kube-apiserver's
+		// defaults do.
+		resourceConfig.EnableVersions(g.Versions...)
+	}
 	for _, p := range o.Admission {
 		registerAdmission(s, p)
 	}
@@ -168,6 +180,7 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	if err := c.buildUpstreamConfigs(resourceConfig, apis.has("crds"), o.Middleware); err != nil {
 		return nil, err
 	}
+	c.MoreProviders, c.APIServicePriorities = providersAndPriorities(moreAPIs)
 	c.Aggregator.GenericConfig.BuildHandlerChainFunc = withDiskGuard(c.Aggregator.GenericConfig.BuildHandlerChainFunc, guard)
 	return c, nil
 }

@@ -62,8 +62,14 @@ type Middleware func(http.Handler) http.Handler
 type Options struct {
 	// Name shows up in logs and the apiserver identity (default DefaultName).
 	Name string
-	// APIs selects built-in resources (see ValidAPIs); nil means DefaultAPIs.
+	// APIs selects built-in resources (see ValidAPIs) and groups of MoreAPIs
+	// by name; nil means DefaultAPIs.
 	APIs []string
+	// MoreAPIs are API groups offered besides the catalog of ValidAPIs, each
+	// served when APIs names it: kube-apiserver's own groups (apps, batch, ...)
+	// from the packages under server/kubeapis. A group is linked into a
+	// binary only if it is listed here, so offer only what you may serve.
+	MoreAPIs []APIGroup
 	// DataDir holds storage data, certificates and the admin kubeconfig
 	// (default DefaultDataDir).
 	DataDir string
@@ -181,7 +187,9 @@ func (o *Options) Complete() error {
 // *FieldError naming the field.
 func (o *Options) Validate() []error {
 	var errs []error
-	if _, err := parseAPIs(o.APIs); err != nil {
+	if err := validateMoreAPIs(o.MoreAPIs); err != nil {
+		errs = append(errs, err)
+	} else if _, _, err := parseAPIs(o.APIs, o.MoreAPIs); err != nil {
 		errs = append(errs, err)
 	}
 	if err := validateEndpoints(o.ServiceEndpoints); err != nil {

@@ -22,6 +22,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -105,6 +106,7 @@ func (c CompletedConfig) New() (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to create storage providers: %w", err)
 	}
+	storageProviders = append(storageProviders, c.MoreProviders...)
 	if err := nativeAPIs.InstallAPIs(storageProviders...); err != nil {
 		return nil, fmt.Errorf("failed to install APIs: %w", err)
 	}
@@ -117,7 +119,7 @@ func (c CompletedConfig) New() (_ *Server, err error) {
 	// 3. Aggregator for APIServices, discovery and OpenAPI
 	aggregator, err := controlplaneapiserver.CreateAggregatorServer(c.Aggregator, nativeAPIs.GenericAPIServer,
 		apiExtensionsServer.Informers.Apiextensions().V1().CustomResourceDefinitions(), crdAPIEnabled,
-		controlplaneapiserver.DefaultGenericAPIServicePriorities())
+		c.apiServicePriorities())
 	if err != nil {
 		return nil, fmt.Errorf("failed to create kube-aggregator: %w", err)
 	}
@@ -151,4 +153,13 @@ func (s *Server) Run(ctx context.Context) error {
 	err = prepared.Run(ctx)
 	klog.Infof("%s: API server stopped", s.extra.Name)
 	return err
+}
+
+// apiServicePriorities are c.APIServicePriorities, or the generic ones for a
+// Config that did not come from Options.Config.
+func (c CompletedConfig) apiServicePriorities() map[schema.GroupVersion]controlplaneapiserver.APIServicePriority {
+	if c.APIServicePriorities == nil {
+		return controlplaneapiserver.DefaultGenericAPIServicePriorities()
+	}
+	return c.APIServicePriorities
 }

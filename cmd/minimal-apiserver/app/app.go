@@ -65,7 +65,7 @@ func AddFlags(fs *pflag.FlagSet, o *server.Options) {
 	if o.APIs != nil {
 		defaultAPIs = o.APIs
 	}
-	fs.StringSliceVar(&o.APIs, "apis", defaultAPIs, "Comma-separated built-in APIs to serve. Valid: "+strings.Join(server.ValidAPIs(), ",")+". 'apiservices' is always on.")
+	fs.StringSliceVar(&o.APIs, "apis", defaultAPIs, "Comma-separated built-in APIs to serve. Valid: "+strings.Join(server.ValidAPIsWith(o.MoreAPIs), ",")+". 'apiservices' is always on.")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory for storage data, certificates and the admin kubeconfig (default "+server.DefaultDataDir+").")
 	fs.StringVar(&o.KubeconfigOut, "kubeconfig-out", o.KubeconfigOut, "Where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig).")
 	fs.StringVar(&o.Storage.Backend, "storage", o.Storage.Backend, "In-process storage when --etcd-servers is not set: "+server.StorageEtcd+" (embedded, default), "+server.StorageKine+", "+server.StorageSQLite+" (native, <data-dir>/native.db) or "+server.StorageMemory+" (native, nothing survives a restart). The native backend needs a build on the patch series.")
