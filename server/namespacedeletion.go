@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -51,9 +52,27 @@ func addNamespaceDeletion(s *controlplaneapiserver.Server) error {
 	namespaces.Informer()
 	return s.GenericAPIServer.AddPostStartHook(namespaceDeletionHook, func(hc genericapiserver.PostStartHookContext) error {
 		c := namespacecontroller.NewNamespaceController(hc, kubeClient, metadataClient,
-			kubeClient.Discovery().ServerPreferredNamespacedResources, namespaces, namespaceDeletionResync, corev1.FinalizerKubernetes)
+			discoverNamespacedResources(kubeClient.Discovery().ServerPreferredNamespacedResources), namespaces, namespaceDeletionResync, corev1.FinalizerKubernetes)
 		s.VersionedInformers.Start(hc.Done()) // idempotent
 		go c.Run(hc, namespaceDeletionWorkers)
 		return nil
 	})
+}
+
+// discoverNamespacedResources wraps the namespace controller's discovery so
+// that it never reports no namespaced resource at all. The controller exits
+// the process (klog.FlushAndExit in namespaced_resources_deleter.go's
+// initOpCache, without a message on stderr) when the discovery at its start
+// lists none, which is the normal state of a server that serves namespaces
+// and only cluster-scoped or custom resources (--apis=namespaces,crds before
+// the first CRD). An empty list for the core group keeps it running; each
+// deletion discovers the resources anew.
+func discoverNamespacedResources(discover func() ([]*metav1.APIResourceList, error)) func() ([]*metav1.APIResourceList, error) {
+	return func() ([]*metav1.APIResourceList, error) {
+		lists, err := discover()
+		if len(lists) == 0 {
+			lists = []*metav1.APIResourceList{{GroupVersion: "v1"}}
+		}
+		return lists, err
+	}
 }

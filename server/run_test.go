@@ -167,3 +167,29 @@ func checkVersion(t *testing.T, ctx context.Context, kubeconfig, wantGitVersion 
 	assert.Empty(t, cmp.Diff([]string{info.GitVersion, info.Major, info.Minor},
 		[]string{parsed.ServerVersion.GitVersion, parsed.ServerVersion.Major, parsed.ServerVersion.Minor}))
 }
+
+// TestNamespacesWithoutNamespacedResources serves namespaces and CRDs only:
+// before the first CRD no served resource is namespaced, which made the
+// upstream namespace controller exit the process at its start. The server
+// must get ready, stay up and still delete a namespace.
+func TestNamespacesWithoutNamespacedResources(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, cfg, done := startInProcess(t, ctx, Options{APIs: []string{"namespaces", "crds"}})
+	c := kubernetes.NewForConfigOrDie(cfg)
+	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "empty"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, c.CoreV1().Namespaces().Delete(ctx, "empty", metav1.DeleteOptions{}))
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := c.CoreV1().Namespaces().Get(ctx, "empty", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	assert.NoError(t, err, "namespace still there 30 s after delete")
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "Run after cancel")
+	case <-time.After(2 * time.Minute):
+		t.Fatal("Run did not return after cancel")
+	}
+}
