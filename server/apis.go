@@ -24,7 +24,7 @@ var (
 )
 
 // catalog maps Options.APIs entries to resources. Groups not listed here that the
-// generic control plane could serve (storagemigration, internal.apiserver,
+// generic control plane could serve (internal.apiserver,
 // beta/alpha versions) stay off unless enabled with ControlPlane.APIEnablement.RuntimeConfig.
 var catalog = map[string]apiEntry{
 	"namespaces":      {core: []string{"namespaces"}, help: "v1 namespaces"},
@@ -38,6 +38,7 @@ var catalog = map[string]apiEntry{
 	"leases":                {gvrs: []schema.GroupVersionResource{gvCoordination.WithResource("leases")}, help: "coordination.k8s.io/v1 leases"},
 	"admissionregistration": {groups: []schema.GroupVersion{{Group: "admissionregistration.k8s.io", Version: "v1"}}, help: "webhook configurations and admission policies"},
 	"certificates":          {groups: []schema.GroupVersion{{Group: "certificates.k8s.io", Version: "v1"}}, help: "certificates.k8s.io/v1"},
+	"storagemigration":      {groups: []schema.GroupVersion{{Group: "storagemigration.k8s.io", Version: "v1"}}, help: "storagemigration.k8s.io/v1 storageversionmigrations (data only: no migrator runs)"},
 	"flowcontrol":           {groups: []schema.GroupVersion{{Group: "flowcontrol.apiserver.k8s.io", Version: "v1"}}, help: "API priority and fairness (also turns APF on)"},
 	"authentication":        {groups: []schema.GroupVersion{{Group: "authentication.k8s.io", Version: "v1"}}, help: "tokenreviews, selfsubjectreviews"},
 	"authorization":         {groups: []schema.GroupVersion{{Group: "authorization.k8s.io", Version: "v1"}}, help: "subjectaccessreviews (kubectl auth can-i)"},
@@ -201,6 +202,11 @@ func (s apiSet) applyTo(rc *serverstorage.ResourceConfig) map[string]string {
 		if !partial {
 			rc.DisableVersions(gv)
 		}
+	}
+	// A selected group version the generic defaults leave off
+	// (storagemigration.k8s.io/v1) is turned on.
+	for gv := range wantGV {
+		rc.EnableVersions(gv)
 	}
 	for gvr := range wantGVR {
 		rc.EnableVersions(gvr.GroupVersion())

@@ -54,7 +54,7 @@ func TestValidateNamesFields(t *testing.T) {
 		got = append(got, fe.Error())
 	}
 	want := []string{
-		"unknown Options.APIs entry pods; valid entries are: admissionregistration,apiservices,authentication,authorization,certificates,configmaps,crds,events,flowcontrol,leases,namespaces,rbac,resourcequotas,secrets,serviceaccounts",
+		"unknown Options.APIs entry pods; valid entries are: admissionregistration,apiservices,authentication,authorization,certificates,configmaps,crds,events,flowcontrol,leases,namespaces,rbac,resourcequotas,secrets,serviceaccounts,storagemigration",
 		"Options.ServiceEndpoints nameonly=host:1: want namespace/name=host:port",
 		`unknown Options.Storage.Backend "x"; valid: etcd, kine, sqlite, memory`,
 		"Options.APIServerCount -1: want a positive number of API servers",

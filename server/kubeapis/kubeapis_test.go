@@ -65,7 +65,7 @@ func start(t *testing.T, ctx context.Context, o server.Options) (*rest.Config, <
 func TestKubeOnlyAPIs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	apis := []string{"namespaces"}
+	apis := []string{"namespaces", "storagemigration"}
 	for _, g := range kubeapis.All() {
 		apis = append(apis, g.Name)
 	}
