@@ -19,6 +19,16 @@ import (
 // and runs it at the tip.
 const NativeSamplePackage = "github.com/generic-controlplane/gcp/cmd/sample-native"
 
+// storageRegistryFile is where the series adds the storage backend registry
+// (factory.Register) that the native sample needs, relative to the tree.
+const storageRegistryFile = "staging/src/k8s.io/apiserver/pkg/storage/storagebackend/factory/registry.go"
+
+// hasStorageRegistry reports whether tree has the storage backend registry.
+func hasStorageRegistry(tree string) bool {
+	_, err := os.Stat(filepath.Join(tree, storageRegistryFile))
+	return err == nil
+}
+
 // NativeSampleServer names the native sample in the report.
 const NativeSampleServer = "generic sample at the tip on the native storage backend (cmd/sample-native)"
 

@@ -44,3 +44,12 @@ func TestLintFilesJudgesWhatTheSeriesTouched(t *testing.T) {
 	assert.Equal(t, []string{"pkg/a/old.go"}, gofmt)
 	assert.Equal(t, []string{"pkg/a/new.go"}, boilerplate)
 }
+
+func TestHasStorageRegistry(t *testing.T) {
+	tree := t.TempDir()
+	assert.False(t, hasStorageRegistry(tree), "a prefix before the registry patch")
+	f := filepath.Join(tree, storageRegistryFile)
+	require.NoError(t, os.MkdirAll(filepath.Dir(f), 0o755))
+	require.NoError(t, os.WriteFile(f, []byte("package factory\n"), 0o644))
+	assert.True(t, hasStorageRegistry(tree))
+}

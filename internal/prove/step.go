@@ -222,7 +222,12 @@ func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
 		r.phase(s, "servers", func() { r.runtime(ctx, s, binaries, r.scenarioSteps(s, tip)) })
 	}
 	if tip && r.cfg.Runtime && r.cfg.Scenario {
-		r.phase(s, "native sample", func() { r.nativeSample(ctx, s, binaries) })
+		if hasStorageRegistry(r.tree) {
+			r.phase(s, "native sample", func() { r.nativeSample(ctx, s, binaries) })
+		} else {
+			// A proof cut short with --upto ends before the registry.
+			r.logf("native sample: skipped, this prefix has no storage backend registry (%s)", storageRegistryFile)
+		}
 	}
 	r.judgeSurface(s)
 	if s.Index == 0 {
