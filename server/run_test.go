@@ -111,24 +111,13 @@ func TestRunInProcess(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.CoreV1().ConfigMaps("gone").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		require.NoError(t, c.CoreV1().Namespaces().Delete(ctx, "gone", metav1.DeleteOptions{}))
-		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			_, err := c.CoreV1().Namespaces().Get(ctx, "gone", metav1.GetOptions{})
-			return apierrors.IsNotFound(err), nil
-		})
-		assert.NoError(t, err, "namespace still there 30 s after delete")
+		deleteNamespaceAndWait(t, ctx, c, "gone")
 	})
 	// A test binary carries no module versions, so only the form is checked
 	// here; TestSIGTERMStopsStorageLast checks the release a built binary reports.
 	t.Run("version", func(t *testing.T) { checkVersion(t, ctx, kubeconfig, "") })
 
-	cancel()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "Run after cancel")
-	case <-time.After(2 * time.Minute):
-		t.Fatal("Run did not return after cancel")
-	}
+	stopRun(t, cancel, done)
 }
 
 // checkVersion asserts that /version reports a Kubernetes version (wantGitVersion
@@ -179,12 +168,26 @@ func TestNamespacesWithoutNamespacedResources(t *testing.T) {
 	c := kubernetes.NewForConfigOrDie(cfg)
 	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "empty"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	require.NoError(t, c.CoreV1().Namespaces().Delete(ctx, "empty", metav1.DeleteOptions{}))
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, err := c.CoreV1().Namespaces().Get(ctx, "empty", metav1.GetOptions{})
+	deleteNamespaceAndWait(t, ctx, c, "empty")
+	stopRun(t, cancel, done)
+}
+
+// deleteNamespaceAndWait deletes namespace name and asserts that it is gone
+// within 30 s (the namespace controller removed its content and finalizer).
+func deleteNamespaceAndWait(t *testing.T, ctx context.Context, c kubernetes.Interface, name string) {
+	t.Helper()
+	require.NoError(t, c.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}))
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
-	assert.NoError(t, err, "namespace still there 30 s after delete")
+	assert.NoError(t, err, "namespace %s still there 30 s after delete", name)
+}
+
+// stopRun cancels a Run started by startInProcess and asserts that it
+// returns without error within 2 minutes.
+func stopRun(t *testing.T, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
 	cancel()
 	select {
 	case err := <-done:
