@@ -66,8 +66,8 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 	}
 	fmt.Fprintf(&b, "**Result: %s.**\n\n", status)
 
-	b.WriteString("| # | patch | applies | builds | k/k tests | scenario | sample k/k pkgs | Δ | kube-apiserver k/k pkgs | flags = base | served = base | sample size (MB) | sample start→ready (s) | sample RSS at ready (MiB) | step (s) |\n")
-	b.WriteString("|---:|---|:-:|:-:|---|---|---:|---:|---:|:-:|:-:|---:|---:|---:|---:|\n")
+	b.WriteString("| # | patch | applies | builds | k/k tests | scenario | sample k/k pkgs | Δ | minimal sample k/k pkgs | kube-apiserver k/k pkgs | flags = base | served = base | sample size (MB) | sample start→ready (s) | sample RSS at ready (MiB) | step (s) |\n")
+	b.WriteString("|---:|---|:-:|:-:|---|---|---:|---:|---:|---:|:-:|:-:|---:|---:|---:|---:|\n")
 	var prevSample int
 	for _, s := range res.Steps {
 		sample := s.KubePackages[GenericSample]
@@ -78,13 +78,13 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		if sample > 0 {
 			prevSample = sample
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n",
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n",
 			s.Index, mdEscape(s.Subject), mark(s.Applies), markIf(s.Applies, s.Builds), tests(s), scenarioCell(s),
-			num(sample), delta, num(s.KubePackages[KubeAPIServer]), boolp(s.FlagsSame), boolp(s.ServedSame),
+			num(sample), delta, num(s.KubePackages[MinimalSample]), num(s.KubePackages[KubeAPIServer]), boolp(s.FlagsSame), boolp(s.ServedSame),
 			mb(s.StrippedBytes[GenericSample]), seconds(s.Sample), mib(s.Sample), s.Seconds)
 	}
 	for _, n := range res.NotReached {
-		fmt.Fprintf(&b, "| – | %s | not reached | | | | | | | | | | | | |\n", mdEscape(n))
+		fmt.Fprintf(&b, "| – | %s | not reached | | | | | | | | | | | | | |\n", mdEscape(n))
 	}
 
 	writeScenarioProgress(&b, res)
@@ -120,6 +120,14 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		}
 		if s.Sample != nil && s.Sample.Error == "" {
 			fmt.Fprintf(&b, "Generic sample: ready in %.2f s, %d resources served, RSS %s MiB.\n\n", s.Sample.StartToReadySeconds, s.Sample.Resources, mib(s.Sample))
+		}
+		if m := s.MinimalSample; m != nil {
+			if m.Error != "" {
+				fmt.Fprintf(&b, "Minimal sample (`%s`): %s\n\n", MinimalSample, mdEscape(m.Error))
+			} else {
+				fmt.Fprintf(&b, "Minimal sample (`%s`, %s MB): ready in %.2f s, %d resources served (only the groups it picked), a namespace with a secret deleted, RSS %s MiB.\n\n",
+					MinimalSample, mb(s.StrippedBytes[MinimalSample]), m.StartToReadySeconds, m.Resources, mib(m))
+			}
 		}
 		if s.FlagsDiff != "" {
 			fmt.Fprintf(&b, "kube-apiserver flags differ from the baseline:\n\n```diff\n%s\n```\n\n", s.FlagsDiff)

@@ -60,6 +60,8 @@ type Step struct {
 
 	Sample  *Runtime `json:"sample,omitempty"`
 	KubeAPI *Runtime `json:"kubeAPIServer,omitempty"`
+	// MinimalSample is the run of MinimalSample, at prefixes that have it.
+	MinimalSample *Runtime `json:"minimalSample,omitempty"`
 	// NativeSample and NativeScenario: the generic sample on this
 	// repository's native storage backend, measured at the tip only.
 	NativeSample   *Runtime        `json:"nativeSample,omitempty"`
@@ -190,7 +192,7 @@ func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
 	// kubectl is the scenario's client, not what is proven: build it once,
 	// at the baseline, so every prefix's server meets the same client (and
 	// later steps save a link of kubectl).
-	roots := []string{KubeAPIServer, GenericSample}
+	roots := r.roots()
 	if s.Index == 0 {
 		roots = append(roots, Kubectl)
 	}
@@ -203,9 +205,9 @@ func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
 	s.Builds = true
 	r.logf("built in %s", time.Since(start).Round(time.Second))
 	binaries := map[string]string{KubeAPIServer: filepath.Join(bin, "kube-apiserver"), GenericSample: filepath.Join(bin, "generic"),
-		Kubectl: filepath.Join(r.cfg.Work, "bin", "0", "kubectl")}
+		MinimalSample: filepath.Join(bin, "minimal"), Kubectl: filepath.Join(r.cfg.Work, "bin", "0", "kubectl")}
 	s.StrippedBytes = map[string]int64{}
-	for _, root := range []string{KubeAPIServer, GenericSample} {
+	for _, root := range r.roots() {
 		if fi, err := os.Stat(binaries[root]); err == nil {
 			s.StrippedBytes[root] = fi.Size()
 		}
@@ -263,7 +265,7 @@ func (s *Step) timed(name string, start time.Time) {
 func (r *runner) coupling(ctx context.Context, s *Step) {
 	s.KubePackages = map[string]int{}
 	graphs := map[string]*depgraph.Graph{}
-	for _, root := range []string{GenericSample, KubeAPIServer} {
+	for _, root := range r.roots() {
 		g, err := depgraph.Load(ctx, depgraph.Options{Dir: r.tree, Roots: []string{root}, Env: r.env})
 		if err != nil {
 			r.problem(s, "depgraph %s: %v", root, err)
@@ -450,6 +452,34 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 	if s.Sample != nil && s.Sample.Error != "" {
 		r.problem(s, "generic sample: %s", s.Sample.Error)
 	}
+	if r.hasMinimalSample() {
+		var check error
+		rt, _ := r.runOne(ctx, filepath.Join(dir, "minimal"), binaries[MinimalSample], nil, false, func(srv *serverproc.Server, _, _ string) {
+			check = checkMinimalSample(ctx, srv)
+		})
+		if rt.Error == "" && check != nil {
+			rt.Error = check.Error()
+		}
+		s.MinimalSample = rt
+		if rt.Error != "" {
+			r.problem(s, "minimal sample: %s", rt.Error)
+		}
+	}
+}
+
+// roots are the k/k binaries built and measured at this prefix.
+func (r *runner) roots() []string {
+	roots := []string{KubeAPIServer, GenericSample}
+	if r.hasMinimalSample() {
+		roots = append(roots, MinimalSample)
+	}
+	return roots
+}
+
+// hasMinimalSample reports whether the prefix tree has MinimalSample.
+func (r *runner) hasMinimalSample() bool {
+	_, err := os.Stat(filepath.Join(r.tree, MinimalSample))
+	return err == nil
 }
 
 // runOne starts binary on a fresh etcd and measures it. With observe (for
