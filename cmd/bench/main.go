@@ -75,6 +75,8 @@ var specs = []serverSpec{
 	{name: "kube-apiserver", bin: "kube-apiserver", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.KubeAPIServer},
 	{name: "kube-apiserver v1.37.2 (prove baseline)", bin: "kube-apiserver-base", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.KubeAPIServer, optIn: true},
 	{name: "kube-apiserver with the whole series", bin: "kube-apiserver-series", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.KubeAPIServer, optIn: true},
+	{name: "generic sample with the whole series", bin: "generic-sample-series", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample, optIn: true},
+	{name: "minimal generic sample with the whole series (core, RBAC, CRDs, APIServices)", bin: "minimal-sample-series", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample, optIn: true},
 	{name: "generic-sample (upstream)", bin: "sample-generic-apiserver", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample},
 	{name: "minimal-apiserver (ours)", bin: "minimal-apiserver", storage: "embedded etcd", objects: "ConfigMaps"},
 	{name: "crd-only (ours)", bin: "example-crdonly", storage: "embedded etcd", objects: "custom resources"},
