@@ -22,6 +22,10 @@ import (
 	_ "k8s.io/component-base/logs/json/register"
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
+	// The generic control plane's REST storage providers, which the sample
+	// serves by default: from patch 0027 on the sample's server package no
+	// longer links them itself (the sample's own main imports this too).
+	_ "k8s.io/kubernetes/pkg/controlplane/apiserver"
 	"k8s.io/kubernetes/pkg/controlplane/apiserver/samples/generic/server"
 
 	"github.com/generic-controlplane/gcp/storage/sqlite"
