@@ -136,6 +136,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "[prove] wrote %s and %s\n", filepath.Join(reports, "prove.md"), filepath.Join(reports, "prove.json"))
 	if !res.Green() {
 		fmt.Fprintln(stderr, "prove: not every patch is green; see the report")
+		for _, f := range res.Failures() {
+			fmt.Fprintln(stderr, "prove: "+f)
+		}
 		return exitNotGreen
 	}
 	return exitOK

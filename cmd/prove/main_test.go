@@ -99,6 +99,7 @@ func TestNotGreen(t *testing.T) {
 		"--work", filepath.Join(t.TempDir(), "work"), "--integration=off", "--runtime=false", "--static=false")
 	assert.Equal(t, exitNotGreen, code, stderr)
 	assert.Contains(t, stderr, "prove: not every patch is green")
+	assert.Contains(t, stderr, "prove: step 1 (0001-broken.patch): does not apply")
 	assert.Contains(t, stderr, "[prove] wrote "+filepath.Join(prove.DefaultReportDir, "prove.md"))
 	md, err := os.ReadFile(filepath.Join(cwd, "_output", "reports", "prove.md"))
 	require.NoError(t, err)

@@ -101,6 +101,25 @@ func (r *Result) Green() bool {
 	return true
 }
 
+// Failures says, one line per step that is not green, why not: what a CI
+// log's tail must show, since the report stays on the machine that ran.
+func (r *Result) Failures() []string {
+	var out []string
+	for _, s := range r.Steps {
+		if why := s.failures(); len(why) > 0 {
+			name := s.Patch
+			if name == "" {
+				name = s.Subject
+			}
+			out = append(out, fmt.Sprintf("step %d (%s): %s", s.Index, name, strings.Join(why, "; ")))
+		}
+	}
+	if len(r.NotReached) > 0 {
+		out = append(out, fmt.Sprintf("not reached: %s", strings.Join(r.NotReached, ", ")))
+	}
+	return out
+}
+
 type runner struct {
 	cfg    Config
 	s      *series.Series

@@ -85,6 +85,10 @@ func TestMarkdownMarksFailures(t *testing.T) {
 	assert.Contains(t, md, "✗ 1/1 failed")
 	assert.Contains(t, md, "| – | 0003-c.patch | not reached |")
 	assert.Contains(t, md, "kube-apiserver flags differ from the baseline")
+	assert.Equal(t, []string{
+		"step 2 (0002-b.patch): unit tests fail in k8s.io/kubernetes/pkg/b",
+		"not reached: 0003-c.patch",
+	}, res.Failures())
 
 	res.Steps = res.Steps[:2]
 	res.NotReached = nil

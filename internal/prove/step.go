@@ -135,6 +135,24 @@ func (s *Step) Green() bool {
 	return s.Applies && s.Builds && s.Tests.Passed && len(s.Problems) == 0
 }
 
+// failures lists why the step is not green; nil when it is.
+func (s *Step) failures() []string {
+	var why []string
+	switch {
+	case !s.Applies:
+		why = append(why, "does not apply: "+firstLine(strings.TrimSpace(s.ApplyError)))
+	case !s.Builds:
+		why = append(why, "does not build: "+firstLine(strings.TrimSpace(s.BuildError)))
+	case !s.Tests.Passed:
+		if len(s.Tests.Failed) > 0 {
+			why = append(why, "unit tests fail in "+strings.Join(s.Tests.Failed, ", "))
+		} else {
+			why = append(why, "unit tests fail: "+tailLines(s.Tests.Output, 1))
+		}
+	}
+	return append(why, s.Problems...)
+}
+
 // Summary is the one-line progress report of a step.
 func (s *Step) Summary() string {
 	if !s.Applies {
