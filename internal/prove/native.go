@@ -55,15 +55,28 @@ func (r *runner) nativeSample(ctx context.Context, s *Step, binaries map[string]
 		fail("writing the modfile that builds this repository against the tree: %v", err)
 		return
 	}
-	r.logf("building %s against the tree", NativeSamplePackage)
+	// The library example builds with it, once: they share the tip's build.
+	pkgs := []string{NativeSamplePackage}
+	library := hasLibraryAPI(r.tree)
+	if library {
+		pkgs = append(pkgs, LibraryExamplePackage)
+	}
+	r.logf("building %s against the tree", strings.Join(pkgs, " and "))
 	ctx2, cancel := context.WithTimeout(ctx, compileTimeout)
 	defer cancel()
 	args := append([]string{"build", "-modfile=" + modFile, "-tags=gcp_patched", "-ldflags=-s -w"}, strings.Fields(goenv.BuildFlags)...)
-	cmd := exec.CommandContext(ctx2, "go", append(args, "-o", bin, NativeSamplePackage)...)
+	cmd := exec.CommandContext(ctx2, "go", append(append(args, "-o", filepath.Dir(bin)+string(filepath.Separator)), pkgs...)...)
 	cmd.Env = append(os.Environ(), goenv.ModuleAlone()...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		fail("go build %s (run make prove from the repository root): %v\n%s", NativeSamplePackage, err, tailLines(string(out), 30))
+		fail("go build %s (run make prove from the repository root): %v\n%s", strings.Join(pkgs, " "), err, tailLines(string(out), 30))
 		return
+	}
+	if library {
+		libraryBin := filepath.Join(filepath.Dir(bin), filepath.Base(LibraryExamplePackage))
+		if info, err := os.Stat(libraryBin); err == nil {
+			s.StrippedBytes[LibraryExample] = info.Size()
+		}
+		defer r.libraryExample(ctx, s, libraryBin)
 	}
 
 	dir := filepath.Join(r.cfg.Work, "run", fmt.Sprint(s.Index), "sample-native")

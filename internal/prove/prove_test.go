@@ -182,6 +182,16 @@ func TestMarkdownShowsTheNativeSampleBesideEtcd(t *testing.T) {
 	b.Reset()
 	require.NoError(t, WriteMarkdown(&b, res))
 	assert.Contains(t, b.String(), "did not run: go build failed")
+
+	res.Steps[0].StrippedBytes = map[string]int64{LibraryExample: 105_000_000}
+	res.Steps[0].LibraryExample = &Runtime{StartToReadySeconds: 1.6, Resources: 17, RSSBytes: 140 << 20}
+	b.Reset()
+	require.NoError(t, WriteMarkdown(&b, res))
+	assert.Contains(t, b.String(), "The "+LibraryExample+", 105.0 MB: ready in 1.60 s, 17 resources served")
+	res.Steps[0].LibraryExample = &Runtime{Error: "creating a ConfigMap labelled deny=true: got <nil>"}
+	b.Reset()
+	require.NoError(t, WriteMarkdown(&b, res))
+	assert.Contains(t, b.String(), "The "+LibraryExample+": creating a ConfigMap labelled deny=true: got &lt;nil&gt;")
 }
 
 // A step left out at some prefixes (prove runs the slow steps at the

@@ -147,6 +147,7 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 			b.WriteString("\n")
 		}
 		writeNativeSample(&b, s)
+		writeLibraryExample(&b, s)
 		for _, p := range s.Problems {
 			fmt.Fprintf(&b, "- problem: %s\n", mdEscape(p))
 		}
@@ -319,6 +320,21 @@ func shortReason(s string) string {
 		return s[:160] + "..."
 	}
 	return s
+}
+
+// writeLibraryExample writes the tip's run of the user example on the
+// sample library.
+func writeLibraryExample(b *strings.Builder, s *Step) {
+	l := s.LibraryExample
+	switch {
+	case l == nil:
+	case l.Error != "":
+		fmt.Fprintf(b, "The %s: %s\n\n", LibraryExample, mdEscape(l.Error))
+	default:
+		fmt.Fprintf(b, "The %s, %s MB: ready in %.2f s, %d resources served (only the groups it picked), its admission plugin refused "+
+			"a labelled ConfigMap, its middleware marked the response, its objects in SQLite and none in etcd; RSS %s MiB.\n\n",
+			LibraryExample, mb(s.StrippedBytes[LibraryExample]), l.StartToReadySeconds, l.Resources, mib(l))
+	}
 }
 
 // writeNativeSample writes the tip's run of the generic sample on the native

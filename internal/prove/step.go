@@ -66,6 +66,8 @@ type Step struct {
 	// repository's native storage backend, measured at the tip only.
 	NativeSample   *Runtime        `json:"nativeSample,omitempty"`
 	NativeScenario *ScenarioResult `json:"nativeScenario,omitempty"`
+	// LibraryExample is the run of LibraryExamplePackage at the tip.
+	LibraryExample *Runtime `json:"libraryExample,omitempty"`
 
 	// Declared is what the patch's commit message says it changes for
 	// kube-apiserver users (nil for the baseline).
