@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -38,6 +37,9 @@ import (
 	certsigning "k8s.io/kubernetes/plugin/pkg/admission/certificates/signing"
 	certsubjectrestriction "k8s.io/kubernetes/plugin/pkg/admission/certificates/subjectrestriction"
 	"k8s.io/kubernetes/plugin/pkg/admission/serviceaccount"
+
+	"github.com/generic-controlplane/gcp/server/datadir"
+	"github.com/generic-controlplane/gcp/server/pki"
 )
 
 // Config is a server's configuration: the three configs of the upstream
@@ -85,7 +87,7 @@ type ExtraConfig struct {
 	// storageClients are the storages the servers create, closed before storage stops.
 	storageClients *storageClients
 	// dataDirLock keeps other servers off the data dir; released after the storage stopped.
-	dataDirLock *dataDirLock
+	dataDirLock *datadir.Lock
 }
 
 // Config completes and validates o, then applies it: it binds the secure
@@ -113,7 +115,7 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	if err := logsapi.ValidateAndApply(s.Logs, utilfeature.DefaultFeatureGate); err != nil {
 		return nil, err
 	}
-	if err := checkWritableDir(o.DataDir); err != nil {
+	if err := datadir.CheckWritable(o.DataDir); err != nil {
 		return nil, err
 	}
 	lock, err := lockDataDir(o.DataDir)
@@ -122,7 +124,7 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	}
 	defer func() {
 		if err != nil {
-			lock.release()
+			lock.Release()
 		}
 	}()
 	guard, err := newDiskGuard(o, statfsFree)
@@ -185,18 +187,6 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	return c, nil
 }
 
-func checkWritableDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("data dir %s is not usable: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".probe-*")
-	if err != nil {
-		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
 // applyServing binds the secure port itself, for a clear error and to support
 // port 0, and returns the URL clients use.
 func applyServing(s *options.Options) (serverURL string, _ error) {
@@ -224,32 +214,32 @@ func applyServing(s *options.Options) (serverURL string, _ error) {
 func applyAuthentication(s *options.Options, dataDir string) (PKI, error) {
 	dir := filepath.Join(dataDir, "pki")
 	hosts := []string{"127.0.0.1", "localhost", "::1", s.SecureServing.BindAddress.String()}
-	pki, err := ensurePKI(dir, hosts)
+	p, err := pki.Ensure(dir, hosts)
 	if err != nil {
 		return PKI{}, fmt.Errorf("creating certificates in %s: %w", dir, err)
 	}
 	if s.SecureServing.ServerCert.CertKey.CertFile == "" {
-		s.SecureServing.ServerCert.CertKey.CertFile, s.SecureServing.ServerCert.CertKey.KeyFile = pki.ServingCert, pki.ServingKey
+		s.SecureServing.ServerCert.CertKey.CertFile, s.SecureServing.ServerCert.CertKey.KeyFile = p.ServingCert, p.ServingKey
 	}
 	if s.Authentication.ClientCert.ClientCA == "" {
-		s.Authentication.ClientCert.ClientCA = pki.CACert
+		s.Authentication.ClientCert.ClientCA = p.CACert
 	}
 	if s.Authentication.RequestHeader.ClientCAFile == "" {
 		rh := s.Authentication.RequestHeader
-		rh.ClientCAFile = pki.FrontProxyCA
+		rh.ClientCAFile = p.FrontProxyCA
 		rh.AllowedNames = []string{"front-proxy-client"}
 		rh.UsernameHeaders, rh.GroupHeaders = []string{"X-Remote-User"}, []string{"X-Remote-Group"}
 		rh.UIDHeaders = []string{"X-Remote-Uid"}
 		rh.ExtraHeaderPrefixes = []string{"X-Remote-Extra-"}
 		if s.ProxyClientCertFile == "" {
-			s.ProxyClientCertFile, s.ProxyClientKeyFile = pki.ProxyClientCert, pki.ProxyClient
+			s.ProxyClientCertFile, s.ProxyClientKeyFile = p.ProxyClientCert, p.ProxyClient
 		}
 	}
 	if len(s.Authentication.ServiceAccounts.KeyFiles) == 0 && s.ServiceAccountSigningKeyFile == "" {
-		s.Authentication.ServiceAccounts.KeyFiles = []string{pki.ServiceAccountKey}
-		s.ServiceAccountSigningKeyFile = pki.ServiceAccountKey
+		s.Authentication.ServiceAccounts.KeyFiles = []string{p.ServiceAccountKey}
+		s.ServiceAccountSigningKeyFile = p.ServiceAccountKey
 	}
-	return pki, nil
+	return p, nil
 }
 
 // applyAPISelection turns off what the unselected APIs would need
@@ -393,5 +383,5 @@ func (e *ExtraConfig) stopStorage() {
 		e.storage.stop()
 		klog.Infof("%s: %s stopped", e.Name, e.storage.kind)
 	}
-	e.dataDirLock.release()
+	e.dataDirLock.Release()
 }

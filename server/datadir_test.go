@@ -131,5 +131,5 @@ func TestDataDirLockReleasedOnConfigError(t *testing.T) {
 	require.ErrorContains(t, err, "cannot listen on")
 	l, err := lockDataDir(dir)
 	require.NoError(t, err, "Config released the lock when it failed")
-	l.release()
+	l.Release()
 }

@@ -39,6 +39,8 @@ import (
 	aggregatorapiserver "k8s.io/kube-aggregator/pkg/apiserver"
 	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
 	_ "k8s.io/kubernetes/pkg/features" // register the kubernetes feature gates
+
+	"github.com/generic-controlplane/gcp/server/pki"
 )
 
 func init() {
@@ -146,7 +148,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAdminKubeconfig(s.extra.KubeconfigPath, s.extra.ServerURL, s.extra.PKI); err != nil {
+	if err := pki.WriteAdminKubeconfig(s.extra.KubeconfigPath, s.extra.ServerURL, s.extra.PKI); err != nil {
 		return fmt.Errorf("writing kubeconfig %s: %w", s.extra.KubeconfigPath, err)
 	}
 	klog.Infof("%s serving %s at %s; admin kubeconfig: %s", s.extra.Name, strings.Join(s.extra.APIs, ","), s.extra.ServerURL, s.extra.KubeconfigPath)

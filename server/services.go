@@ -17,6 +17,8 @@ import (
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	"k8s.io/kube-aggregator/pkg/apis/apiregistration/v1/helper"
 	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+
+	"github.com/generic-controlplane/gcp/server/pki"
 )
 
 // A generic control plane has no Services or Endpoints. ServiceEndpoints
@@ -85,7 +87,7 @@ func probe(ctx context.Context, hostPort string, as *apiregistrationv1.APIServic
 		LastTransitionTime: metav1.Now(), Reason: "FailedDiscoveryCheck"}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: as.Spec.InsecureSkipTLSVerify}} // #nosec G402 -- per APIService setting
 	if !as.Spec.InsecureSkipTLSVerify && len(as.Spec.CABundle) > 0 {
-		tr.TLSClientConfig = tlsWithCA(as.Spec.CABundle)
+		tr.TLSClientConfig = pki.TLSWithCA(as.Spec.CABundle)
 	}
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -413,5 +413,5 @@ func TestConfigRefusesCorruptStorage(t *testing.T) {
 	requireCorrupt(t, err, files[0], dir)
 	l, err := lockDataDir(dir)
 	require.NoError(t, err)
-	l.release()
+	l.Release()
 }

@@ -1,4 +1,4 @@
-package server
+package pki
 
 import (
 	"crypto/x509"
@@ -23,9 +23,9 @@ func readCert(t *testing.T, f string) *x509.Certificate {
 	return c
 }
 
-func TestEnsurePKI(t *testing.T) {
+func TestEnsure(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "pki")
-	p, err := ensurePKI(dir, []string{"127.0.0.1", "localhost"})
+	p, err := Ensure(dir, []string{"127.0.0.1", "localhost"})
 	require.NoError(t, err)
 	ca := readCert(t, p.CACert)
 	pool := x509.NewCertPool()
@@ -44,14 +44,14 @@ func TestEnsurePKI(t *testing.T) {
 
 	before, err := os.ReadFile(p.AdminCert)
 	require.NoError(t, err)
-	_, err = ensurePKI(dir, []string{"127.0.0.1"})
+	_, err = Ensure(dir, []string{"127.0.0.1"})
 	require.NoError(t, err)
 	after, err := os.ReadFile(p.AdminCert)
 	require.NoError(t, err)
 	assert.Empty(t, cmp.Diff(string(before), string(after)), "a second ensurePKI must reuse the admin cert (restart)")
 
 	kc := filepath.Join(t.TempDir(), "kc")
-	require.NoError(t, writeAdminKubeconfig(kc, "https://127.0.0.1:1234", p))
+	require.NoError(t, WriteAdminKubeconfig(kc, "https://127.0.0.1:1234", p))
 	b, err := os.ReadFile(kc)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "server: https://127.0.0.1:1234")
@@ -101,11 +101,11 @@ func requireConsistentPKI(t *testing.T, p PKI) {
 	}
 }
 
-// TestEnsurePKIRepairs damages each file in turn, as a kill -9 in the middle
+// TestEnsureRepairs damages each file in turn, as a kill -9 in the middle
 // of a write or between two writes could have, and checks that the next
 // ensurePKI leaves a consistent set, keeping the CAs when only a leaf was
 // damaged.
-func TestEnsurePKIRepairs(t *testing.T) {
+func TestEnsureRepairs(t *testing.T) {
 	hosts := []string{"127.0.0.1", "localhost"}
 	damages := map[string]func(f string) error{
 		"deleted":   os.Remove,
@@ -118,9 +118,9 @@ func TestEnsurePKIRepairs(t *testing.T) {
 		"empty": func(f string) error { return os.WriteFile(f, nil, 0o600) },
 	}
 	for _, damage := range []string{"deleted", "truncated", "corrupt", "empty"} {
-		for i := range pkiFiles(pkiPaths("")) {
+		for i := range pkiFiles(Paths("")) {
 			dir := filepath.Join(t.TempDir(), "pki")
-			p, err := ensurePKI(dir, hosts)
+			p, err := Ensure(dir, hosts)
 			require.NoError(t, err)
 			file := pkiFiles(p)[i]
 			t.Run(damage+"/"+filepath.Base(file), func(t *testing.T) {
@@ -130,7 +130,7 @@ func TestEnsurePKIRepairs(t *testing.T) {
 					require.NoError(t, err)
 				}
 				require.NoError(t, damages[damage](file))
-				_, err := ensurePKI(dir, hosts)
+				_, err := Ensure(dir, hosts)
 				require.NoError(t, err)
 				requireConsistentPKI(t, p)
 				caFiles := map[string]bool{p.CACert: true, p.CAKey: true, p.FrontProxyCA: true, p.FrontProxyKey: true}
@@ -146,32 +146,32 @@ func TestEnsurePKIRepairs(t *testing.T) {
 	}
 }
 
-// TestEnsurePKIReissuesLeavesOfAReplacedCA is the crash between a CA's two
+// TestEnsureReissuesLeavesOfAReplacedCA is the crash between a CA's two
 // files before writes were atomic: the CA was made anew, the leaves it did
 // not sign must be issued again.
-func TestEnsurePKIReissuesLeavesOfAReplacedCA(t *testing.T) {
+func TestEnsureReissuesLeavesOfAReplacedCA(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "pki")
-	p, err := ensurePKI(dir, []string{"127.0.0.1"})
+	p, err := Ensure(dir, []string{"127.0.0.1"})
 	require.NoError(t, err)
-	other, err := ensurePKI(filepath.Join(t.TempDir(), "pki"), []string{"127.0.0.1"})
+	other, err := Ensure(filepath.Join(t.TempDir(), "pki"), []string{"127.0.0.1"})
 	require.NoError(t, err)
 	for _, f := range [][2]string{{other.CACert, p.CACert}, {other.CAKey, p.CAKey}} {
 		b, err := os.ReadFile(f[0])
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(f[1], b, 0o600))
 	}
-	_, err = ensurePKI(dir, []string{"127.0.0.1"})
+	_, err = Ensure(dir, []string{"127.0.0.1"})
 	require.NoError(t, err)
 	requireConsistentPKI(t, p)
 }
 
 func TestWriteAdminKubeconfigIsPrivate(t *testing.T) {
-	p, err := ensurePKI(filepath.Join(t.TempDir(), "pki"), []string{"127.0.0.1"})
+	p, err := Ensure(filepath.Join(t.TempDir(), "pki"), []string{"127.0.0.1"})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	kc := filepath.Join(dir, "admin.kubeconfig")
 	for range 2 { // create, then replace
-		require.NoError(t, writeAdminKubeconfig(kc, "https://127.0.0.1:1234", p))
+		require.NoError(t, WriteAdminKubeconfig(kc, "https://127.0.0.1:1234", p))
 	}
 	st, err := os.Stat(kc)
 	require.NoError(t, err)

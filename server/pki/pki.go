@@ -1,4 +1,9 @@
-package server
+// Package pki creates and reuses the certificates of a server that keeps
+// everything in its data directory: a CA, the serving certificate, an admin
+// client certificate in system:masters, a front-proxy CA and client
+// certificate and a service account key. It links nothing of Kubernetes but
+// client-go, so any server of this repository can use it.
+package pki
 
 import (
 	"crypto"
@@ -32,7 +37,8 @@ type PKI struct {
 	ProxyClientCert, ProxyClient string // aggregator -> aggregated API server client cert
 }
 
-func pkiPaths(dir string) PKI {
+// Paths are the files of the PKI in dir.
+func Paths(dir string) PKI {
 	p := func(n string) string { return filepath.Join(dir, n) }
 	return PKI{Dir: dir,
 		CACert: p("ca.crt"), CAKey: p("ca.key"),
@@ -44,16 +50,7 @@ func pkiPaths(dir string) PKI {
 	}
 }
 
-// EnsurePKI creates the certificates a server run would create (see ensurePKI);
-// benchmarks and tests use it to give other API servers the same identity setup.
-func EnsurePKI(dir string, hosts []string) (PKI, error) { return ensurePKI(dir, hosts) }
-
-// WriteAdminKubeconfig writes a kubeconfig for the admin client cert of p.
-func WriteAdminKubeconfig(file, serverURL string, p PKI) error {
-	return writeAdminKubeconfig(file, serverURL, p)
-}
-
-// ensurePKI creates (once) a CA, a serving cert for the given hosts, an admin
+// Ensure creates (once) a CA, a serving cert for the given hosts, an admin
 // client cert in system:masters, a front-proxy CA + client cert and a
 // service-account signing key. Existing files are reused so a restart on the
 // same data dir keeps the same identity.
@@ -63,8 +60,8 @@ func WriteAdminKubeconfig(file, serverURL string, p PKI) error {
 // is missing or unreadable is created anew, and a leaf whose key does not
 // match its cert or whose cert does not verify against its current CA (signed
 // by a CA replaced since, expired) is issued again.
-func ensurePKI(dir string, hosts []string) (PKI, error) {
-	p := pkiPaths(dir)
+func Ensure(dir string, hosts []string) (PKI, error) {
+	p := Paths(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return p, err
 	}
@@ -277,10 +274,10 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// writeAdminKubeconfig writes a kubeconfig for the system:masters admin cert,
+// WriteAdminKubeconfig writes a kubeconfig for the system:masters admin cert,
 // atomically (writeFileAtomic) so pollers never read a partial file and a
 // crash never leaves one.
-func writeAdminKubeconfig(file, serverURL string, p PKI) error {
+func WriteAdminKubeconfig(file, serverURL string, p PKI) error {
 	ca, err := os.ReadFile(p.CACert)
 	if err != nil {
 		return err
@@ -308,7 +305,8 @@ func writeAdminKubeconfig(file, serverURL string, p PKI) error {
 	return writeFileAtomic(file, data, 0o600)
 }
 
-func tlsWithCA(pemBytes []byte) *tls.Config {
+// TLSWithCA is a client TLS config that trusts the CA certificates in pemBytes.
+func TLSWithCA(pemBytes []byte) *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemBytes)
 	return &tls.Config{RootCAs: pool}
