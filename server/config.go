@@ -38,6 +38,7 @@ import (
 	certsubjectrestriction "k8s.io/kubernetes/plugin/pkg/admission/certificates/subjectrestriction"
 	"k8s.io/kubernetes/plugin/pkg/admission/serviceaccount"
 
+	"github.com/generic-controlplane/gcp/server/buildversion"
 	"github.com/generic-controlplane/gcp/server/datadir"
 	"github.com/generic-controlplane/gcp/server/pki"
 )
@@ -307,7 +308,7 @@ func (c *Config) buildUpstreamConfigs(resourceConfig *serverstorage.ResourceConf
 		return err
 	}
 	// Set before the apiextensions and aggregator configs copy genericConfig.
-	genericConfig.EffectiveVersion = withBuildVersion(genericConfig.EffectiveVersion)
+	genericConfig.EffectiveVersion = buildversion.Apply(genericConfig.EffectiveVersion)
 	genericConfig.RESTOptionsGetter = c.storageClients.track(genericConfig.RESTOptionsGetter)
 
 	var serviceResolver webhook.ServiceResolver = webhook.NewDefaultServiceResolver()

@@ -40,6 +40,7 @@ import (
 	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
 	_ "k8s.io/kubernetes/pkg/features" // register the kubernetes feature gates
 
+	"github.com/generic-controlplane/gcp/server/crdestablish"
 	"github.com/generic-controlplane/gcp/server/pki"
 )
 
@@ -90,7 +91,7 @@ func (c CompletedConfig) New() (_ *Server, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := addEstablishLeftoverCRDs(apiExtensionsServer.GenericAPIServer, apiExtensionsServer.Informers, crdClient); err != nil {
+		if err := crdestablish.AddPostStartHook(apiExtensionsServer.GenericAPIServer, apiExtensionsServer.Informers, crdClient); err != nil {
 			return nil, err
 		}
 	}

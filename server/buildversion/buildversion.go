@@ -1,4 +1,7 @@
-package server
+// Package buildversion makes a server built with plain go build (no
+// -ldflags stamps) answer /version with the Kubernetes release it was built
+// from, so that kubectl version can parse it. It links nothing of k/k.
+package buildversion
 
 import (
 	"fmt"
@@ -65,10 +68,10 @@ func (v reportedVersion) Info() *apimachineryversion.Info {
 	return &info
 }
 
-// withBuildVersion returns ev answering /version with the Kubernetes version
+// Apply returns ev answering /version with the Kubernetes version
 // the binary was built from (Major and Minor from that version, the rest as
 // upstream reports it). A binary stamped with -ldflags keeps its stamp.
-func withBuildVersion(ev basecompatibility.EffectiveVersion) basecompatibility.EffectiveVersion {
+func Apply(ev basecompatibility.EffectiveVersion) basecompatibility.EffectiveVersion {
 	info := ev.Info()
 	if info == nil || info.GitVersion != unstampedGitVersion {
 		return ev

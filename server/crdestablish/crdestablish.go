@@ -1,4 +1,7 @@
-package server
+// Package crdestablish establishes, at start, the CRDs a crash left with
+// their names accepted but not Established (a gap of apiextensions-apiserver,
+// see AddPostStartHook). It links nothing of k/k.
+package crdestablish
 
 import (
 	"context"
@@ -16,11 +19,11 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// establishLeftoverCRDsHook is the post-start hook that establishes CRDs a
+// HookName is the post-start hook that establishes CRDs a
 // previous run left with their names accepted but not Established.
-const establishLeftoverCRDsHook = "establish-leftover-crds"
+const HookName = "establish-leftover-crds"
 
-// addEstablishLeftoverCRDs works around a gap in apiextensions-apiserver
+// AddPostStartHook works around a gap in apiextensions-apiserver
 // (v0.37.2): its establishing controller is queued only from CRD *update*
 // events (pkg/apiserver/customresource_handler.go:489-495), never from the
 // add events of the informer's first list. A server killed after the naming
@@ -33,21 +36,21 @@ const establishLeftoverCRDsHook = "establish-leftover-crds"
 // conversion webhook are left to it, as their CA bundle decides the
 // condition. kube-apiserver has the same gap; the fix belongs upstream (queue
 // from add events too).
-func addEstablishLeftoverCRDs(s *genericapiserver.GenericAPIServer, informers apiextensionsinformers.SharedInformerFactory, client apiextensionsclient.Interface) error {
+func AddPostStartHook(s *genericapiserver.GenericAPIServer, informers apiextensionsinformers.SharedInformerFactory, client apiextensionsclient.Interface) error {
 	crds := informers.Apiextensions().V1().CustomResourceDefinitions()
-	return s.AddPostStartHook(establishLeftoverCRDsHook, func(hc genericapiserver.PostStartHookContext) error {
+	return s.AddPostStartHook(HookName, func(hc genericapiserver.PostStartHookContext) error {
 		go func() {
 			if !cache.WaitForCacheSync(hc.Done(), crds.Informer().HasSynced) {
 				return
 			}
 			list, err := crds.Lister().List(labels.Everything())
 			if err != nil {
-				klog.Errorf("%s: listing CRDs: %v", establishLeftoverCRDsHook, err)
+				klog.Errorf("%s: listing CRDs: %v", HookName, err)
 				return
 			}
 			for _, crd := range list {
 				if err := establishLeftover(hc, client, crd); err != nil {
-					klog.Errorf("%s: %s: %v", establishLeftoverCRDsHook, crd.Name, err)
+					klog.Errorf("%s: %s: %v", HookName, crd.Name, err)
 				}
 			}
 		}()
@@ -73,6 +76,6 @@ func establishLeftover(ctx context.Context, client apiextensionsclient.Interface
 	if err != nil {
 		return fmt.Errorf("marking it Established: %w", err)
 	}
-	klog.Infof("%s: %s had its names accepted but was not Established (left by an earlier run); marked Established", establishLeftoverCRDsHook, crd.Name)
+	klog.Infof("%s: %s had its names accepted but was not Established (left by an earlier run); marked Established", HookName, crd.Name)
 	return nil
 }

@@ -1,4 +1,4 @@
-package server
+package buildversion
 
 import (
 	"runtime/debug"
