@@ -11,14 +11,13 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apiserver/pkg/admission"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
-	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
 	"k8s.io/client-go/discovery"
 	"k8s.io/component-base/cli"
@@ -38,29 +37,28 @@ func main() {
 		StorageProviders: func(c *base.CompletedConfig, _ discovery.DiscoveryInterface) ([]base.RESTStorageProvider, error) {
 			return []base.RESTStorageProvider{c.NewCoreGenericConfig(), c.NewRBACStorageProvider()}, nil
 		},
-		AdmissionPlugins: []server.AdmissionPlugin{{Name: "DenyLabel", Plugin: denyLabel{}}},
-		HandlerWrappers: []func(http.Handler) http.Handler{func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("X-Served-By", "library")
-				h.ServeHTTP(w, r)
-			})
-		}},
+		AdmissionPlugins: []server.AdmissionPlugin{{Name: "DenyLabel", Plugin: denyLabel{admission.NewHandler(admission.Create, admission.Update)}}},
+		HandlerWrappers:  []func(http.Handler) http.Handler{servedBy},
 	})
 	path := cmd.Flags().String("sqlite-db", "controlplane.db", "The SQLite file that holds every object.")
-	utilruntime.Must(factory.Register("sqlite", sqlite.OnFirstUse(func() sqlite.Options {
-		return sqlite.Options{Path: *path, CompactionInterval: storagebackend.DefaultCompactInterval}
-	})))
+	options := func() sqlite.Options { return sqlite.Options{Path: *path, CompactionInterval: 5 * time.Minute} }
+	utilruntime.Must(factory.Register("sqlite", sqlite.OnFirstUse(options)))
 	os.Exit(cli.Run(cmd))
 }
 
-// denyLabel refuses to create or update an object labelled deny=true.
-type denyLabel struct{}
-
-func (denyLabel) Handles(op admission.Operation) bool {
-	return op == admission.Create || op == admission.Update
+// servedBy is the middleware: it marks every response.
+func servedBy(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Served-By", "library")
+		h.ServeHTTP(w, r)
+	})
 }
+
+// denyLabel refuses to create or update an object labelled deny=true.
+type denyLabel struct{ *admission.Handler }
+
 func (denyLabel) Validate(_ context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
-	if o, err := meta.Accessor(a.GetObject()); err == nil && o.GetLabels()["deny"] == "true" {
+	if o, ok := a.GetObject().(interface{ GetLabels() map[string]string }); ok && o.GetLabels()["deny"] == "true" {
 		return admission.NewForbidden(a, errors.New("objects labelled deny=true are refused"))
 	}
 	return nil
