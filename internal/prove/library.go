@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/generic-controlplane/gcp/internal/serverproc"
@@ -40,14 +39,7 @@ var libraryExampleNeeds = minimalSampleNeeds
 // response; its objects are in the SQLite file, none in the etcd the server
 // was also given.
 func checkLibraryExample(ctx context.Context, srv *serverproc.Server, dbPath, etcdEndpoint string) error {
-	served, err := srv.Resources()
-	if err != nil {
-		return fmt.Errorf("discovery: %w", err)
-	}
-	if err := checkServedOnly(served, minimalSampleGroupVersions, libraryExampleNeeds); err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(srv.RESTConfig())
+	client, err := servedOnlyClient(srv, minimalSampleGroupVersions, libraryExampleNeeds)
 	if err != nil {
 		return err
 	}

@@ -32,14 +32,7 @@ const namespaceDeletionTimeout = time.Minute
 // with a secret in it can be deleted (its namespace controller runs with
 // only the picked providers).
 func checkMinimalSample(ctx context.Context, srv *serverproc.Server) error {
-	served, err := srv.Resources()
-	if err != nil {
-		return fmt.Errorf("discovery: %w", err)
-	}
-	if err := checkServedOnly(served, minimalSampleGroupVersions, minimalSampleNeeds); err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(srv.RESTConfig())
+	client, err := servedOnlyClient(srv, minimalSampleGroupVersions, minimalSampleNeeds)
 	if err != nil {
 		return err
 	}
@@ -62,6 +55,19 @@ func checkMinimalSample(ctx context.Context, srv *serverproc.Server) error {
 		return fmt.Errorf("namespace %s with a secret still exists %s after its deletion", ns.Name, namespaceDeletionTimeout)
 	}
 	return nil
+}
+
+// servedOnlyClient checks what srv serves with checkServedOnly and returns
+// a client of it.
+func servedOnlyClient(srv *serverproc.Server, allowed sets.Set[string], needs []string) (*kubernetes.Clientset, error) {
+	served, err := srv.Resources()
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	if err := checkServedOnly(served, allowed, needs); err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(srv.RESTConfig())
 }
 
 // checkServedOnly reports resources (as serverproc.Server.Resources lists

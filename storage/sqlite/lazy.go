@@ -60,36 +60,30 @@ func (l *LazyBackend) Create(c storagebackend.ConfigForResource, newFunc, newLis
 
 // HealthCheck is served at /livez/etcd and /healthz/etcd.
 func (l *LazyBackend) HealthCheck(c storagebackend.Config, stop <-chan struct{}) (func() error, error) {
-	b, err := l.open()
-	if err != nil {
-		return nil, err
-	}
-	return b.HealthCheck(c, stop)
+	return withOpened(l, func(b Backend) (func() error, error) { return b.HealthCheck(c, stop) })
 }
 
 // ReadyCheck is served at /readyz/etcd-readiness.
 func (l *LazyBackend) ReadyCheck(c storagebackend.Config, stop <-chan struct{}) (func() error, error) {
-	b, err := l.open()
-	if err != nil {
-		return nil, err
-	}
-	return b.ReadyCheck(c, stop)
+	return withOpened(l, func(b Backend) (func() error, error) { return b.ReadyCheck(c, stop) })
 }
 
 // Prober probes the DB.
 func (l *LazyBackend) Prober(c storagebackend.Config) (factory.Prober, error) {
-	b, err := l.open()
-	if err != nil {
-		return nil, err
-	}
-	return b.Prober(c)
+	return withOpened(l, func(b Backend) (factory.Prober, error) { return b.Prober(c) })
 }
 
 // Monitor reports the DB's size as the storage size metric.
 func (l *LazyBackend) Monitor(c storagebackend.Config) (metrics.Monitor, error) {
+	return withOpened(l, func(b Backend) (metrics.Monitor, error) { return b.Monitor(c) })
+}
+
+// withOpened calls use with the opened backend, or returns the open error.
+func withOpened[T any](l *LazyBackend, use func(Backend) (T, error)) (T, error) {
 	b, err := l.open()
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	return b.Monitor(c)
+	return use(b)
 }
