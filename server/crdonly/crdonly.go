@@ -225,9 +225,12 @@ func newConfig(o Options, listener net.Listener, certs pki.PKI, etcdServers []st
 		return nil, err
 	}
 	cfg.MergedResourceConfig = apiserver.DefaultAPIResourceConfigSource()
-	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(
-		openapi.GetOpenAPIDefinitionsWithoutDisabledFeatures(generatedopenapi.GetOpenAPIDefinitions),
-		openapinamer.NewDefinitionNamer(apiserver.Scheme, scheme.Scheme))
+	// Both versions, as apiextensions-apiserver's own options set them: its
+	// controllers publish the CRDs' schemas (which kubectl and helm validate
+	// custom resources against) only when the v2 spec is served too.
+	definitions := openapi.GetOpenAPIDefinitionsWithoutDisabledFeatures(generatedopenapi.GetOpenAPIDefinitions)
+	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(definitions, openapinamer.NewDefinitionNamer(apiserver.Scheme, scheme.Scheme))
+	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(definitions, openapinamer.NewDefinitionNamer(apiserver.Scheme, scheme.Scheme))
 
 	return &apiserver.Config{
 		GenericConfig: cfg,

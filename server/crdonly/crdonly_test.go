@@ -120,6 +120,15 @@ func TestCRDsAndCustomResourcesSurviveARestart(t *testing.T) {
 		_, err := client.Create(ctx, cr, metav1.CreateOptions{})
 		return err == nil, nil
 	}), "creating a Widget once its CRD is established")
+	// kubectl and helm validate a custom resource against the schema the
+	// server publishes for it: /openapi/v3/apis/<group>/<version>.
+	rc := discovery.NewDiscoveryClientForConfigOrDie(cfg).RESTClient()
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := rc.Get().AbsPath("/openapi/v3/apis/" + widgets.Group + "/" + widgets.Version).DoRaw(ctx)
+		return err == nil, nil
+	}), "the Widget schema in /openapi/v3")
+	_, err = rc.Get().AbsPath("/openapi/v2").DoRaw(ctx)
+	require.NoError(t, err, "/openapi/v2")
 	stop()
 
 	cfg, stop = start(t, dir)
