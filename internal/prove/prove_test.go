@@ -71,7 +71,8 @@ func TestMarkdownMarksFailures(t *testing.T) {
 			Tests:        TestResult{Packages: []string{"./pkg/b"}, Failed: []string{"k8s.io/kubernetes/pkg/b"}, Output: "FAIL"},
 			KubePackages: map[string]int{GenericSample: 300, KubeAPIServer: 465, MinimalSample: 139}, FlagsSame: &no, FlagsDiff: "-  --x",
 			StrippedBytes: map[string]int64{MinimalSample: 80_000_000},
-			MinimalSample: &Runtime{StartToReadySeconds: 1.5, Resources: 20, RSSBytes: 100 << 20}},
+			MinimalSample: &Runtime{StartToReadySeconds: 1.5, Resources: 20, RSSBytes: 100 << 20},
+			KubeSample:    &Runtime{Error: "serves other resources than kube-apiserver (-kube-apiserver +sample):\n- v1/pods"}},
 	}, NotReached: []string{"0003-c.patch"}}
 	assert.False(t, res.Green())
 	var b strings.Builder
@@ -82,6 +83,7 @@ func TestMarkdownMarksFailures(t *testing.T) {
 	assert.Contains(t, md, "| 349 | -112 |  | 465 | ✓ |")
 	assert.Contains(t, md, "| 300 | -49 | 139 | 465 | ✗ |")
 	assert.Contains(t, md, "Minimal sample (`./pkg/controlplane/apiserver/samples/generic/minimal`, 80.0 MB): ready in 1.50 s, 20 resources served")
+	assert.Contains(t, md, "Kube sample (`./pkg/controlplane/samples/kube`):\n\n```\nserves other resources than kube-apiserver (-kube-apiserver +sample):\n- v1/pods\n```")
 	assert.Contains(t, md, "✗ 1/1 failed")
 	assert.Contains(t, md, "| – | 0003-c.patch | not reached |")
 	assert.Contains(t, md, "kube-apiserver flags differ from the baseline")

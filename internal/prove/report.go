@@ -129,6 +129,14 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 					MinimalSample, mb(s.StrippedBytes[MinimalSample]), m.StartToReadySeconds, m.Resources, mib(m))
 			}
 		}
+		if k := s.KubeSample; k != nil {
+			if k.Error != "" {
+				fmt.Fprintf(&b, "Kube sample (`%s`):\n\n```\n%s\n```\n\n", KubeSample, k.Error)
+			} else {
+				fmt.Fprintf(&b, "Kube sample (`%s`, %s MB, %s k/k packages): ready in %.2f s, the %d resources and the groups, versions and their order kube-apiserver's discovery lists; a Deployment stored and a Service given a cluster IP; RSS %s MiB.\n\n",
+					KubeSample, mb(s.StrippedBytes[KubeSample]), num(s.KubePackages[KubeSample]), k.StartToReadySeconds, k.Resources, mib(k))
+			}
+		}
 		if s.FlagsDiff != "" {
 			fmt.Fprintf(&b, "kube-apiserver flags differ from the baseline:\n\n```diff\n%s\n```\n\n", s.FlagsDiff)
 		}

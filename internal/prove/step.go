@@ -62,6 +62,9 @@ type Step struct {
 	KubeAPI *Runtime `json:"kubeAPIServer,omitempty"`
 	// MinimalSample is the run of MinimalSample, at prefixes that have it.
 	MinimalSample *Runtime `json:"minimalSample,omitempty"`
+	// KubeSample is the run of KubeSample, at prefixes that have it; its
+	// Error says how its discovery differs from kube-apiserver's.
+	KubeSample *Runtime `json:"kubeSample,omitempty"`
 	// NativeSample and NativeScenario: the generic sample on this
 	// repository's native storage backend, measured at the tip only.
 	NativeSample   *Runtime        `json:"nativeSample,omitempty"`
@@ -225,7 +228,7 @@ func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
 	s.Builds = true
 	r.logf("built in %s", time.Since(start).Round(time.Second))
 	binaries := map[string]string{KubeAPIServer: filepath.Join(bin, "kube-apiserver"), GenericSample: filepath.Join(bin, "generic"),
-		MinimalSample: filepath.Join(bin, "minimal"), Kubectl: filepath.Join(r.cfg.Work, "bin", "0", "kubectl")}
+		MinimalSample: filepath.Join(bin, "minimal"), KubeSample: filepath.Join(bin, "kube"), Kubectl: filepath.Join(r.cfg.Work, "bin", "0", "kubectl")}
 	s.StrippedBytes = map[string]int64{}
 	for _, root := range r.roots() {
 		if fi, err := os.Stat(binaries[root]); err == nil {
@@ -438,9 +441,19 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 	dir := filepath.Join(r.cfg.Work, "run", fmt.Sprint(s.Index))
 	os.RemoveAll(dir)
 	defer os.RemoveAll(dir)
+	// kube-apiserver's discovery, for the sample that serves the same
+	var kubeServed, kubeGroups []string
 	for _, root := range []string{KubeAPIServer, GenericSample} {
 		var after func(srv *serverproc.Server, dir, etcd string)
 		var args []string
+		if root == KubeAPIServer && r.hasKubeSample() {
+			after = func(srv *serverproc.Server, _, _ string) {
+				var err error
+				if kubeGroups, err = discoveryGroups(srv); err != nil {
+					r.problem(s, "kube-apiserver: discovery: %v", err)
+				}
+			}
+		}
 		if root == GenericSample && r.cfg.Scenario {
 			args, after = r.sampleScenario(ctx, binaries, "upstream generic sample built from this prefix", steps, func(res *ScenarioResult) {
 				s.Scenario = res
@@ -461,6 +474,7 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 			r.problem(s, "kube-apiserver: not measured: %s", e)
 		}
 		s.Surface = surface
+		kubeServed = surface[AspectServed]
 		if r.base != nil && s.Index > 0 && r.base.Surface[AspectServed] != nil {
 			same := cmp.Equal(r.base.Surface[AspectServed], surface[AspectServed])
 			s.ServedSame = &same
@@ -485,6 +499,23 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 			r.problem(s, "minimal sample: %s", rt.Error)
 		}
 	}
+	if r.hasKubeSample() {
+		var check error
+		rt, _ := r.runOne(ctx, filepath.Join(dir, "kube"), binaries[KubeSample], nil, false, func(srv *serverproc.Server, _, _ string) {
+			if kubeServed == nil || kubeGroups == nil {
+				check = fmt.Errorf("not compared: kube-apiserver's discovery was not measured")
+				return
+			}
+			check = checkKubeSample(ctx, srv, kubeServed, kubeGroups)
+		})
+		if rt.Error == "" && check != nil {
+			rt.Error = check.Error()
+		}
+		s.KubeSample = rt
+		if rt.Error != "" {
+			r.problem(s, "kube sample: %s", rt.Error)
+		}
+	}
 }
 
 // roots are the k/k binaries built and measured at this prefix.
@@ -493,7 +524,16 @@ func (r *runner) roots() []string {
 	if r.hasMinimalSample() {
 		roots = append(roots, MinimalSample)
 	}
+	if r.hasKubeSample() {
+		roots = append(roots, KubeSample)
+	}
 	return roots
+}
+
+// hasKubeSample reports whether the prefix tree has KubeSample.
+func (r *runner) hasKubeSample() bool {
+	_, err := os.Stat(filepath.Join(r.tree, KubeSample))
+	return err == nil
 }
 
 // hasMinimalSample reports whether the prefix tree has MinimalSample.
