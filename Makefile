@@ -79,16 +79,17 @@ SERIES_LEN = $(words $(shell grep -v '^\#' patches/series))
 BENCH_SERIES = $(OUTPUT)/bench-series
 
 .PHONY: bench-series
-bench-series: ## kube-apiserver with the whole series vs v1.37.2, and the generic and minimal samples with the whole series (binaries from make prove), median of BENCH_RUNS -> reports/bench-series.{md,json}
+bench-series: ## kube-apiserver with the whole series vs v1.37.2, and the generic, minimal and kube samples with the whole series (binaries from make prove), median of BENCH_RUNS -> reports/bench-series.{md,json}
 	@test -x $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube-apiserver || { echo "no kube-apiserver for all $(SERIES_LEN) patches under $(OUTPUT)/prove/bin: run make prove first"; exit 1; }
 	@mkdir -p $(BENCH_SERIES)
 	cp $(OUTPUT)/prove/bin/0/kube-apiserver $(BENCH_SERIES)/kube-apiserver-base
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube-apiserver $(BENCH_SERIES)/kube-apiserver-series
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/generic $(BENCH_SERIES)/generic-sample-series
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/minimal $(BENCH_SERIES)/minimal-sample-series
+	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube $(BENCH_SERIES)/kube-sample-series
 	go build -o $(BENCH_SERIES)/bench-etcd ./cmd/etcd
 	go build -o $(BENCH_SERIES)/bench-tool ./cmd/bench
-	$(BENCH_SERIES)/bench-tool -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series,generic-sample-series,minimal-sample-series \
+	$(BENCH_SERIES)/bench-tool -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series,generic-sample-series,minimal-sample-series,kube-sample-series \
 		-runs $(or $(BENCH_RUNS),5) -work $(BENCH_SERIES)/work -md reports/bench-series.md -json reports/bench-series.json
 
 .PHONY: test-unit
