@@ -59,6 +59,10 @@ type Target struct {
 	ExpectedGroups []string
 	// AdmissionDenied is a ConfigMap data key the server's inline admission rejects ("" = none).
 	AdmissionDenied string
+	// AdmissionDeniedLabel is a ConfigMap label ("key=value") the server's
+	// inline admission rejects ("" = none), for servers whose plugin looks at
+	// labels instead of data.
+	AdmissionDeniedLabel string
 	// MiddlewareHeader is a response header the server's middleware sets ("" = none).
 	MiddlewareHeader string
 	// AggregatedAddr is where the step's aggregated API server listens ("" = a free
@@ -510,20 +514,29 @@ func (r *runner) crdVersions(ctx context.Context) (Status, string) {
 }
 
 func (r *runner) admission(ctx context.Context) (Status, string) {
-	if r.t.AdmissionDenied == "" {
+	denied := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "denied"}}
+	var what string
+	switch {
+	case r.t.AdmissionDenied != "":
+		denied.Data = map[string]string{r.t.AdmissionDenied: "x"}
+		what = "with key " + r.t.AdmissionDenied
+	case r.t.AdmissionDeniedLabel != "":
+		key, value, _ := strings.Cut(r.t.AdmissionDeniedLabel, "=")
+		denied.Labels = map[string]string{key: value}
+		what = "labelled " + r.t.AdmissionDeniedLabel
+	default:
 		return Skip, "server has no inline admission plugin"
 	}
-	_, err := r.kube.CoreV1().ConfigMaps(r.ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "denied"},
-		Data: map[string]string{r.t.AdmissionDenied: "x"}}, metav1.CreateOptions{})
+	_, err := r.kube.CoreV1().ConfigMaps(r.ns).Create(ctx, denied, metav1.CreateOptions{})
 	if err == nil {
-		return Fail, "ConfigMap with key " + r.t.AdmissionDenied + " was admitted"
+		return Fail, "ConfigMap " + what + " was admitted"
 	}
 	if !apierrors.IsForbidden(err) {
 		return Fail, "unexpected error: " + err.Error()
 	}
 	if _, err := r.kube.CoreV1().ConfigMaps(r.ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "allowed"},
 		Data: map[string]string{"other": "x"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return Fail, "ConfigMap without the key rejected: " + err.Error()
+		return Fail, "ConfigMap without the key or label rejected: " + err.Error()
 	}
 	return Pass, "403: " + err.Error()
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/generic-controlplane/gcp/internal/serverproc"
+	"github.com/generic-controlplane/gcp/scenario"
 )
 
 // LibraryExamplePackage is the control plane a user writes on the generic
@@ -106,15 +107,27 @@ func hasLibraryAPI(tree string) bool {
 	return err == nil && strings.Contains(string(b), "func RegisterAdmissionPlugins(")
 }
 
-// libraryExample runs the example built beside the native sample.
-func (r *runner) libraryExample(ctx context.Context, s *Step, binary string) {
+// libraryExample runs the example built beside the native sample: its own
+// checks, then the whole scenario (its plugin and middleware are the
+// scenario's inline-admission and middleware steps). Every step must pass:
+// the example serves what the scenario needs.
+func (r *runner) libraryExample(ctx context.Context, s *Step, binaries map[string]string, binary string) {
 	dir := filepath.Join(r.cfg.Work, "run", fmt.Sprint(s.Index), "library")
 	os.RemoveAll(dir)
 	defer os.RemoveAll(dir)
 	db := filepath.Join(dir, "objects.db")
 	var check error
-	rt, _ := r.runOne(ctx, dir, binary, []string{"--sqlite-db=" + db}, false, func(srv *serverproc.Server, _, etcd string) {
-		check = checkLibraryExample(ctx, srv, db, etcd)
+	scenarioArgs, runScenario := r.sampleScenario(ctx, binaries, scenarioRun{server: LibraryExample,
+		record: func(res *ScenarioResult) { s.LibraryScenario = res },
+		tune: func(t *scenario.Target) {
+			t.Name, t.AdmissionDeniedLabel, t.MiddlewareHeader = "library-example", "deny=true", "X-Served-By"
+		}})
+	args := append([]string{"--sqlite-db=" + db}, scenarioArgs...)
+	rt, _ := r.runOne(ctx, dir, binary, args, false, func(srv *serverproc.Server, dir, etcd string) {
+		// before the scenario, whose aggregated backend writes to etcd
+		if check = checkLibraryExample(ctx, srv, db, etcd); check == nil {
+			runScenario(srv, dir, etcd)
+		}
 	})
 	if rt.Error == "" && check != nil {
 		rt.Error = check.Error()
@@ -122,5 +135,14 @@ func (r *runner) libraryExample(ctx context.Context, s *Step, binary string) {
 	s.LibraryExample = rt
 	if rt.Error != "" {
 		r.problem(s, "library example: %s", rt.Error)
+	}
+	if res := s.LibraryScenario; res != nil && res.Passed != res.Total {
+		var failed []string
+		for _, x := range res.Results {
+			if x.Status != scenario.Pass {
+				failed = append(failed, fmt.Sprintf("%s (%s: %s)", x.Step, x.Status, shortReason(x.Reason)))
+			}
+		}
+		r.problem(s, "library example: scenario steps do not pass: %s", strings.Join(failed, "; "))
 	}
 }

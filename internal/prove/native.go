@@ -76,13 +76,13 @@ func (r *runner) nativeSample(ctx context.Context, s *Step, binaries map[string]
 		if info, err := os.Stat(libraryBin); err == nil {
 			s.StrippedBytes[LibraryExample] = info.Size()
 		}
-		defer r.libraryExample(ctx, s, libraryBin)
+		defer r.libraryExample(ctx, s, binaries, libraryBin)
 	}
 
 	dir := filepath.Join(r.cfg.Work, "run", fmt.Sprint(s.Index), "sample-native")
 	os.RemoveAll(dir)
 	defer os.RemoveAll(dir)
-	scenarioArgs, after := r.sampleScenario(ctx, binaries, NativeSampleServer, nil, func(res *ScenarioResult) {
+	scenarioArgs, after := r.sampleScenario(ctx, binaries, scenarioRun{server: NativeSampleServer, record: func(res *ScenarioResult) {
 		s.NativeScenario = res
 		if s.Scenario == nil {
 			return
@@ -90,7 +90,7 @@ func (r *runner) nativeSample(ctx context.Context, s *Step, binaries map[string]
 		for _, step := range regressedSteps(s.Scenario, res) {
 			r.problem(s, "native sample: scenario step %q passes on etcd and not on the native backend", step)
 		}
-	})
+	}})
 	// The sample still gets --etcd-servers (the aggregated backend of the
 	// scenario uses that etcd); --storage-backend=native keeps every object
 	// of the sample under test in SQLite.

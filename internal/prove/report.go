@@ -343,6 +343,13 @@ func writeLibraryExample(b *strings.Builder, s *Step) {
 			"a labelled ConfigMap, its middleware marked the response, its objects in SQLite and none in etcd; RSS %s MiB.\n\n",
 			LibraryExample, mb(s.StrippedBytes[LibraryExample]), l.StartToReadySeconds, l.Resources, mib(l))
 	}
+	if res := s.LibraryScenario; res != nil {
+		fmt.Fprintf(b, "Scenario on it (its plugin refusing `deny=true`, its middleware's `X-Served-By`): %d of %d steps pass.\n\n| step | status | detail |\n|---|---|---|\n", res.Passed, res.Total)
+		for _, x := range res.Results {
+			fmt.Fprintf(b, "| %s | %s | %s |\n", x.Step, x.Status, mdEscape(shortReason(x.Reason)))
+		}
+		b.WriteString("\n")
+	}
 }
 
 // writeNativeSample writes the tip's run of the generic sample on the native

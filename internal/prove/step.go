@@ -71,6 +71,8 @@ type Step struct {
 	NativeScenario *ScenarioResult `json:"nativeScenario,omitempty"`
 	// LibraryExample is the run of LibraryExamplePackage at the tip.
 	LibraryExample *Runtime `json:"libraryExample,omitempty"`
+	// LibraryScenario is the scenario on it.
+	LibraryScenario *ScenarioResult `json:"libraryScenario,omitempty"`
 
 	// Declared is what the patch's commit message says it changes for
 	// kube-apiserver users (nil for the baseline).
@@ -455,10 +457,10 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 			}
 		}
 		if root == GenericSample && r.cfg.Scenario {
-			args, after = r.sampleScenario(ctx, binaries, "upstream generic sample built from this prefix", steps, func(res *ScenarioResult) {
+			args, after = r.sampleScenario(ctx, binaries, scenarioRun{server: "upstream generic sample built from this prefix", steps: steps, record: func(res *ScenarioResult) {
 				s.Scenario = res
 				r.compareScenarioWithBaseline(s)
-			})
+			}})
 		}
 		rt, surface := r.runOne(ctx, filepath.Join(dir, filepath.Base(binaries[root])), binaries[root], args, root == KubeAPIServer, after)
 		if root == GenericSample {
@@ -586,15 +588,33 @@ func (r *runner) runOne(ctx context.Context, dir, binary string, args []string, 
 	return rt, surface
 }
 
+// scenarioRun says against which server sampleScenario runs the scenario
+// and what becomes of the result.
+type scenarioRun struct {
+	// server names the server in the log.
+	server string
+	// steps are the steps to run; nil runs every one.
+	steps []string
+	// record is handed the result.
+	record func(*ScenarioResult)
+	// tune, if set, tells the target what the server has beyond the
+	// sample's (an inline admission plugin, a middleware).
+	tune func(*scenario.Target)
+}
+
 // sampleScenario returns the arguments and the after-start function that
 // run the harness scenario on a generic sample (any binary with the sample's
-// flags) and hand the result to record. The scenario's aggregated API server
-// is a second instance of the prefix's generic sample.
-func (r *runner) sampleScenario(ctx context.Context, binaries map[string]string, server string, steps []string, record func(*ScenarioResult)) ([]string, func(srv *serverproc.Server, dir, etcd string)) {
-	target := scenario.Target{Name: "generic-sample", Kubectl: binaries[Kubectl], Only: steps,
+// flags) and hand the result to run.record. The scenario's aggregated API
+// server is a second instance of the prefix's generic sample.
+func (r *runner) sampleScenario(ctx context.Context, binaries map[string]string, run scenarioRun) ([]string, func(srv *serverproc.Server, dir, etcd string)) {
+	server, record := run.server, run.record
+	target := scenario.Target{Name: "generic-sample", Kubectl: binaries[Kubectl], Only: run.steps,
 		Progress: func(step string, status scenario.Status, took time.Duration) {
 			r.logf("scenario: %s %s in %s", step, status, took.Round(100*time.Millisecond))
 		}}
+	if run.tune != nil {
+		run.tune(&target)
+	}
 	var args []string
 	addr, arg, ok := serviceEndpointArg(ctx, binaries[GenericSample])
 	if ok {
