@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,9 +109,10 @@ func hasLibraryAPI(tree string) bool {
 }
 
 // libraryExample runs the example built beside the native sample: its own
-// checks, then the whole scenario (its plugin and middleware are the
-// scenario's inline-admission and middleware steps). Every step must pass:
-// the example serves what the scenario needs.
+// checks, then the whole scenario, where its plugin and middleware are the
+// inline-admission and middleware steps (the sample has neither). Those two
+// must pass, and every step that passes on the same prefix's sample on etcd
+// must pass on it too.
 func (r *runner) libraryExample(ctx context.Context, s *Step, binaries map[string]string, binary string) {
 	dir := filepath.Join(r.cfg.Work, "run", fmt.Sprint(s.Index), "library")
 	os.RemoveAll(dir)
@@ -136,13 +138,33 @@ func (r *runner) libraryExample(ctx context.Context, s *Step, binaries map[strin
 	if rt.Error != "" {
 		r.problem(s, "library example: %s", rt.Error)
 	}
-	if res := s.LibraryScenario; res != nil && res.Passed != res.Total {
-		var failed []string
-		for _, x := range res.Results {
-			if x.Status != scenario.Pass {
-				failed = append(failed, fmt.Sprintf("%s (%s: %s)", x.Step, x.Status, shortReason(x.Reason)))
-			}
-		}
-		r.problem(s, "library example: scenario steps do not pass: %s", strings.Join(failed, "; "))
+	for _, p := range libraryScenarioProblems(s.Scenario, s.LibraryScenario) {
+		r.problem(s, "library example: %s", p)
 	}
+}
+
+// libraryOwnSteps are the scenario steps the library example passes with
+// its own parts, which the sample has not.
+var libraryOwnSteps = []string{"inline-admission", "middleware"}
+
+// libraryScenarioProblems judges the scenario on the library example
+// against the scenario on the same prefix's sample on etcd (nil when it did
+// not run): libraryOwnSteps must pass, and no step may pass on the sample
+// and not on the example.
+func libraryScenarioProblems(sample, library *ScenarioResult) []string {
+	if library == nil {
+		return nil
+	}
+	var problems []string
+	for _, x := range library.Results {
+		if slices.Contains(libraryOwnSteps, x.Step) && x.Status != scenario.Pass {
+			problems = append(problems, fmt.Sprintf("scenario step %q: %s (%s)", x.Step, x.Status, shortReason(x.Reason)))
+		}
+	}
+	if sample != nil {
+		for _, step := range regressedSteps(sample, library) {
+			problems = append(problems, fmt.Sprintf("scenario step %q passes on the sample on etcd and not on the library example", step))
+		}
+	}
+	return problems
 }

@@ -220,3 +220,24 @@ func TestScenarioStepsNotRunAtAPrefix(t *testing.T) {
 	writeScenarioProgress(&b, &Result{Steps: []*Step{full(0, scenario.Fail), fast(1), fast(2), tip}})
 	assert.Contains(t, b.String(), "| garbage-collection | fail | 3. p3 | pass |")
 }
+
+func TestLibraryScenarioProblems(t *testing.T) {
+	result := func(statuses ...scenario.Status) *ScenarioResult {
+		steps := []string{"crud", "inline-admission", "middleware", "namespace-deletion"}
+		res := &ScenarioResult{}
+		for i, st := range statuses {
+			res.Results = append(res.Results, scenario.Result{Step: steps[i], Status: st, Reason: "why"})
+		}
+		return res
+	}
+	sample := result(scenario.Pass, scenario.Skip, scenario.Skip, scenario.Fail)
+	assert.Empty(t, libraryScenarioProblems(sample, result(scenario.Pass, scenario.Pass, scenario.Pass, scenario.Fail)),
+		"a step that fails on the sample too is not the example's problem")
+	assert.Equal(t, []string{
+		`scenario step "middleware": skip (why)`,
+		`scenario step "crud" passes on the sample on etcd and not on the library example`,
+	}, libraryScenarioProblems(sample, result(scenario.Fail, scenario.Pass, scenario.Skip, scenario.Pass)))
+	assert.Equal(t, []string{`scenario step "inline-admission": fail (why)`},
+		libraryScenarioProblems(nil, result(scenario.Fail, scenario.Fail, scenario.Pass, scenario.Pass)), "without the sample's run only the example's own steps are judged")
+	assert.Empty(t, libraryScenarioProblems(sample, nil))
+}
