@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -119,4 +120,42 @@ func checkKubeSample(ctx context.Context, srv *serverproc.Server, kubeServed, ku
 		return fmt.Errorf("the Service got cluster IP %q, want one in %s", created.Spec.ClusterIP, kubeSampleServiceCIDR)
 	}
 	return nil
+}
+
+// everyAPIArgs turn on every API and every feature: the kube sample must
+// match kube-apiserver beyond the defaults too.
+var everyAPIArgs = []string{"--runtime-config=api/all=true", "--feature-gates=AllAlpha=true,AllBeta=true"}
+
+// kubeSampleEveryAPI starts kube-apiserver and the kube sample of this
+// prefix with everyAPIArgs and returns how their discoveries differ ("" when
+// they do not) and how many resources kube-apiserver served.
+func (r *runner) kubeSampleEveryAPI(ctx context.Context, dir string, binaries map[string]string) (resources int, problem string) {
+	type discovered struct{ served, groups []string }
+	run := func(root string) (discovered, string) {
+		var d discovered
+		var err error
+		rt, surface := r.runOne(ctx, filepath.Join(dir, filepath.Base(binaries[root])+"-every-api"), binaries[root], everyAPIArgs, false, func(srv *serverproc.Server, _, _ string) {
+			d.groups, err = discoveryGroups(srv)
+		})
+		switch {
+		case rt.Error != "":
+			return d, fmt.Sprintf("%s with %s: %s", filepath.Base(binaries[root]), strings.Join(everyAPIArgs, " "), rt.Error)
+		case err != nil:
+			return d, fmt.Sprintf("%s with %s: discovery: %v", filepath.Base(binaries[root]), strings.Join(everyAPIArgs, " "), err)
+		}
+		d.served = surface[AspectServed]
+		return d, ""
+	}
+	kube, problem := run(KubeAPIServer)
+	if problem != "" {
+		return 0, problem
+	}
+	sample, problem := run(KubeSample)
+	if problem != "" {
+		return 0, problem
+	}
+	if diff := cmp.Diff(kube, sample, cmp.AllowUnexported(discovered{})); diff != "" {
+		return len(kube.served), fmt.Sprintf("with %s, discovery differs from kube-apiserver's (-kube-apiserver +sample):\n%s", strings.Join(everyAPIArgs, " "), diff)
+	}
+	return len(kube.served), ""
 }

@@ -133,8 +133,8 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 			if k.Error != "" {
 				fmt.Fprintf(&b, "Kube sample (`%s`):\n\n```\n%s\n```\n\n", KubeSample, k.Error)
 			} else {
-				fmt.Fprintf(&b, "Kube sample (`%s`, %s MB, %s k/k packages): ready in %.2f s, the %d resources and the groups, versions and their order kube-apiserver's discovery lists; a Deployment stored and a Service given a cluster IP; RSS %s MiB.\n\n",
-					KubeSample, mb(s.StrippedBytes[KubeSample]), num(s.KubePackages[KubeSample]), k.StartToReadySeconds, k.Resources, mib(k))
+				fmt.Fprintf(&b, "Kube sample (`%s`, %s MB, %s k/k packages): ready in %.2f s, the %d resources and the groups, versions and their order kube-apiserver's discovery lists (%d with every API and feature on: `%s`); a Deployment stored and a Service given a cluster IP; RSS %s MiB.\n\n",
+					KubeSample, mb(s.StrippedBytes[KubeSample]), num(s.KubePackages[KubeSample]), k.StartToReadySeconds, k.Resources, s.KubeSampleEveryAPI, strings.Join(everyAPIArgs, " "), mib(k))
 			}
 		}
 		if s.FlagsDiff != "" {

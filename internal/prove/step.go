@@ -65,6 +65,9 @@ type Step struct {
 	// KubeSample is the run of KubeSample, at prefixes that have it; its
 	// Error says how its discovery differs from kube-apiserver's.
 	KubeSample *Runtime `json:"kubeSample,omitempty"`
+	// KubeSampleEveryAPI is how many resources kube-apiserver and the kube
+	// sample both served with every API and feature on (everyAPIArgs).
+	KubeSampleEveryAPI int `json:"kubeSampleEveryAPI,omitempty"`
 	// NativeSample and NativeScenario: the generic sample on this
 	// repository's native storage backend, measured at the tip only.
 	NativeSample   *Runtime        `json:"nativeSample,omitempty"`
@@ -512,6 +515,13 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 		})
 		if rt.Error == "" && check != nil {
 			rt.Error = check.Error()
+		}
+		if rt.Error == "" {
+			var problem string
+			s.KubeSampleEveryAPI, problem = r.kubeSampleEveryAPI(ctx, dir, binaries)
+			if problem != "" {
+				rt.Error = problem
+			}
 		}
 		s.KubeSample = rt
 		if rt.Error != "" {
