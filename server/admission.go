@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
-	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
 )
 
 // DefaultAdmissionTimeout bounds an inline admission func whose plugin sets
@@ -112,18 +110,13 @@ func toMap(obj runtime.Object, a admission.Attributes) (map[string]any, error) {
 	return runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 }
 
-// registerAdmission registers and enables p (Options.Validate has checked
-// that it is complete and that its name is free).
-func registerAdmission(s *options.Options, p AdmissionPlugin) {
-	ga := s.Admission.GenericAdmission
-	name, fn, timeout := p.Name, p.Admit, p.Timeout
+// newFuncPlugin is the admission.Interface of p: its func, guarded by its
+// timeout (DefaultAdmissionTimeout if unset) and against panics.
+func newFuncPlugin(p AdmissionPlugin) *funcPlugin {
+	timeout := p.Timeout
 	if timeout == 0 {
 		timeout = DefaultAdmissionTimeout
 	}
-	ga.Plugins.Register(name, func(io.Reader) (admission.Interface, error) {
-		return &funcPlugin{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete, admission.Connect),
-			name: name, fn: fn, timeout: timeout}, nil
-	})
-	ga.RecommendedPluginOrder = append(ga.RecommendedPluginOrder, p.Name)
-	ga.EnablePlugins = append(ga.EnablePlugins, p.Name)
+	return &funcPlugin{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete, admission.Connect),
+		name: p.Name, fn: p.Admit, timeout: timeout}
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strconv"
 
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
@@ -18,27 +16,21 @@ import (
 	"k8s.io/apiserver/pkg/admission/plugin/resourcequota"
 	mutatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
 	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
-	genericapiserver "k8s.io/apiserver/pkg/server"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
-	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/rest"
 	cliflag "k8s.io/component-base/cli/flag"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/klog/v2"
 	aggregatorapiserver "k8s.io/kube-aggregator/pkg/apiserver"
-	aggregatorscheme "k8s.io/kube-aggregator/pkg/apiserver/scheme"
-	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
 	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
-	generatedopenapi "k8s.io/kubernetes/pkg/generated/openapi"
 	certapproval "k8s.io/kubernetes/plugin/pkg/admission/certificates/approval"
 	"k8s.io/kubernetes/plugin/pkg/admission/certificates/ctbattest"
 	certsigning "k8s.io/kubernetes/plugin/pkg/admission/certificates/signing"
 	certsubjectrestriction "k8s.io/kubernetes/plugin/pkg/admission/certificates/subjectrestriction"
 	"k8s.io/kubernetes/plugin/pkg/admission/serviceaccount"
 
-	"github.com/generic-controlplane/gcp/server/buildversion"
 	"github.com/generic-controlplane/gcp/server/datadir"
 	"github.com/generic-controlplane/gcp/server/pki"
 )
@@ -89,6 +81,9 @@ type ExtraConfig struct {
 	storageClients *storageClients
 	// dataDirLock keeps other servers off the data dir; released after the storage stopped.
 	dataDirLock *datadir.Lock
+	// chain is what building the chain needs beyond the three configs; it
+	// depends on the tree (chain_*.go).
+	chain chainConfig
 }
 
 // Config completes and validates o, then applies it: it binds the secure
@@ -155,7 +150,9 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 		resourceConfig.EnableVersions(g.Versions...)
 	}
 	for _, p := range o.Admission {
-		registerAdmission(s, p)
+		if err := registerAdmission(s, p); err != nil {
+			return nil, err
+		}
 	}
 	if o.usesOwnStorage() {
 		if err := checkStorageFiles(o); err != nil {
@@ -255,14 +252,12 @@ func applyAPISelection(s *options.Options, apis apiSet) *serverstorage.ResourceC
 	off := s.Admission.GenericAdmission.DefaultOffPlugins
 	if !apis.has("namespaces") {
 		off.Insert(lifecycle.PluginName)
-		s.SystemNamespaces = nil
 	}
 	if !apis.has("serviceaccounts") {
 		off.Insert(serviceaccount.PluginName)
 		// No ServiceAccounts to look up (and no informer that could sync).
 		s.Authentication.ServiceAccounts.Lookup = false
 	}
-	s.Authentication.ServiceAccounts.OptionalTokenGetter = tokenGetter(apis.has("serviceaccounts"), apis.has("secrets"))
 	if !apis.has("resourcequotas") {
 		off.Insert(resourcequota.PluginName)
 	}
@@ -275,12 +270,7 @@ func applyAPISelection(s *options.Options, apis apiSet) *serverstorage.ResourceC
 	if !apis.has("flowcontrol") {
 		s.Features.EnablePriorityAndFairness = false
 	}
-	if !apis.has("leases") {
-		// The identity lease controller needs coordination.k8s.io leases.
-		if err := utilfeature.DefaultMutableFeatureGate.Set("UnknownVersionInteroperabilityProxy=false,APIServerIdentity=false"); err != nil {
-			klog.Warningf("cannot disable APIServerIdentity: %v", err)
-		}
-	}
+	skipControllersOfUnservedAPIs(s, apis)
 	rc := defaultGenericResourceConfig()
 	for k, v := range apis.applyTo(rc) {
 		if s.APIEnablement.RuntimeConfig == nil {
@@ -291,61 +281,6 @@ func applyAPISelection(s *options.Options, apis apiSet) *serverstorage.ResourceC
 		}
 	}
 	return rc
-}
-
-// buildUpstreamConfigs is the upstream sample's NewConfig with this package's
-// resource config, service resolver, version, storage tracking and handler
-// chain.
-func (c *Config) buildUpstreamConfigs(resourceConfig *serverstorage.ResourceConfig, crds bool, middleware []Middleware) error {
-	opts := c.ControlPlaneOptions
-	genericConfig, versionedInformers, storageFactory, err := buildGenericConfig(
-		opts,
-		[]*runtime.Scheme{legacyscheme.Scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme},
-		resourceConfig,
-		generatedopenapi.GetOpenAPIDefinitions,
-	)
-	if err != nil {
-		return err
-	}
-	// Set before the apiextensions and aggregator configs copy genericConfig.
-	genericConfig.EffectiveVersion = buildversion.Apply(genericConfig.EffectiveVersion)
-	genericConfig.RESTOptionsGetter = c.storageClients.track(genericConfig.RESTOptionsGetter)
-
-	var serviceResolver webhook.ServiceResolver = webhook.NewDefaultServiceResolver()
-	if len(c.ServiceEndpoints) > 0 {
-		serviceResolver = staticResolver{endpoints: c.ServiceEndpoints, next: serviceResolver}
-	}
-	kubeAPIs, pluginInitializer, err := createConfig(opts, genericConfig, versionedInformers, storageFactory, serviceResolver)
-	if err != nil {
-		return err
-	}
-	c.ControlPlane = kubeAPIs
-
-	authInfoResolver := webhook.NewDefaultAuthenticationInfoResolverWrapper(kubeAPIs.ProxyTransport, kubeAPIs.Generic.EgressSelector, kubeAPIs.Generic.LoopbackClientConfig, kubeAPIs.Generic.TracerProvider)
-	c.APIExtensions, err = controlplaneapiserver.CreateAPIExtensionsConfig(*kubeAPIs.Generic, kubeAPIs.VersionedInformers, pluginInitializer, opts, c.APIServerCount, serviceResolver, authInfoResolver)
-	if err != nil {
-		return err
-	}
-	if !crds {
-		// The apiextensions server always starts its CRD controllers; without
-		// the CRD API their informers never sync and /readyz never passes.
-		c.APIExtensions.GenericConfig.DisabledPostStartHooks.Insert(
-			"start-apiextensions-informers", "start-apiextensions-controllers", "crd-informer-synced")
-	}
-
-	c.Aggregator, err = controlplaneapiserver.CreateAggregatorConfig(*kubeAPIs.Generic, opts, kubeAPIs.VersionedInformers, serviceResolver, kubeAPIs.ProxyTransport, kubeAPIs.Extra.PeerProxy, pluginInitializer)
-	if err != nil {
-		return err
-	}
-	c.Aggregator.ExtraConfig.DisableRemoteAvailableConditionController = true
-	if len(middleware) > 0 {
-		// The aggregator is the outermost server, so its chain sees every request.
-		base := c.Aggregator.GenericConfig.BuildHandlerChainFunc
-		c.Aggregator.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, gc *genericapiserver.Config) http.Handler {
-			return base(chainMiddleware(h, middleware), gc)
-		}
-	}
-	return nil
 }
 
 // CompletedConfig is a Config with the upstream configs completed; New builds
@@ -363,17 +298,6 @@ type completedConfig struct {
 	Aggregator    aggregatorapiserver.CompletedConfig
 
 	ExtraConfig
-}
-
-// Complete fills in the upstream configs' derived fields.
-func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{&completedConfig{
-		ControlPlaneOptions: c.ControlPlaneOptions,
-		ControlPlane:        c.ControlPlane.Complete(),
-		APIExtensions:       c.APIExtensions.Complete(),
-		Aggregator:          c.Aggregator.Complete(),
-		ExtraConfig:         c.ExtraConfig,
-	}}
 }
 
 // stopStorage closes the storages the servers created, then the in-process

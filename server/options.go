@@ -8,19 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
-	mutatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/mutating"
-	validatingadmissionpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
-	"k8s.io/apiserver/pkg/admission/plugin/resourcequota"
-	mutatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
-	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
 	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
-	certapproval "k8s.io/kubernetes/plugin/pkg/admission/certificates/approval"
-	"k8s.io/kubernetes/plugin/pkg/admission/certificates/ctbattest"
-	certsigning "k8s.io/kubernetes/plugin/pkg/admission/certificates/signing"
-	certsubjectrestriction "k8s.io/kubernetes/plugin/pkg/admission/certificates/subjectrestriction"
-	"k8s.io/kubernetes/plugin/pkg/admission/serviceaccount"
 )
 
 // Defaults of Options fields left empty. They are applied in one place,
@@ -117,31 +105,17 @@ type StorageOptions struct {
 	KineDSN string
 }
 
-// NewControlPlaneOptions returns the upstream generic control plane options
-// with this package's safe defaults: loopback 127.0.0.1:6443, no anonymous
-// requests, RBAC, and the admission plugins of the upstream generic sample.
+// NewControlPlaneOptions returns the upstream generic sample's options with
+// this package's safe defaults: loopback 127.0.0.1:6443, no anonymous
+// requests, RBAC.
 func NewControlPlaneOptions() *options.Options {
-	s := options.NewOptions()
-	s.Admission.GenericAdmission.DefaultOffPlugins = defaultOffAdmissionPlugins(s.Admission.GenericAdmission.Plugins.Registered())
+	s := newSampleOptions()
 	s.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
 	s.SecureServing.BindPort = 6443
 	s.Authentication.Anonymous.Allow = false
-	s.Authentication.ServiceAccounts.OptionalTokenGetter = tokenGetter(true, true)
 	s.Authentication.ServiceAccounts.Issuers = []string{"https://kubernetes.default.svc"}
 	s.Authorization.Modes = []string{"RBAC"}
 	return s
-}
-
-// defaultOffAdmissionPlugins mirrors the upstream generic sample: everything
-// registered is off except the plugins that make sense without pods and nodes.
-// (It takes the registered names instead of kubeoptions.AllOrderedPlugins,
-// which the patch series moves to another package.)
-func defaultOffAdmissionPlugins(registered []string) sets.Set[string] {
-	on := sets.New[string](lifecycle.PluginName, serviceaccount.PluginName,
-		mutatingwebhook.PluginName, validatingwebhook.PluginName, resourcequota.PluginName,
-		certapproval.PluginName, certsigning.PluginName, ctbattest.PluginName, certsubjectrestriction.PluginName,
-		validatingadmissionpolicy.PluginName, mutatingadmissionpolicy.PluginName)
-	return sets.New(registered...).Difference(on)
 }
 
 // Complete fills every empty field with its default and makes DataDir
@@ -254,3 +228,13 @@ func (e *FieldError) Describe(name string) string {
 }
 
 func (e *FieldError) Unwrap() error { return e.Err }
+
+// validateEndpoints checks Options.ServiceEndpoints.
+func validateEndpoints(m map[string]string) error {
+	for k, v := range m {
+		if ns, name, ok := strings.Cut(k, "/"); !ok || ns == "" || name == "" || !strings.Contains(v, ":") {
+			return newFieldError("Options.ServiceEndpoints", nil, "{field} %s=%s: want namespace/name=host:port", k, v)
+		}
+	}
+	return nil
+}

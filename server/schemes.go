@@ -1,3 +1,5 @@
+//go:build !gcp_patched
+
 package server
 
 // Scheme installs for the internal API types the generic control plane serves or

@@ -17,30 +17,28 @@
 //
 // Run does all of it in one call. Flags are not this package's concern; see
 // cmd/minimal-apiserver/app.
+//
+// The package builds on the pinned Kubernetes release and, with -tags
+// gcp_patched and a modfile pointing at a tree with this repository's patch
+// series applied, on the series tip. On the tip the chain is the generic
+// sample's library (samples/generic/server) and what the release lacks and
+// this package works around there (namespace deletion, a token getter and
+// controllers that respect the APIs served, APIService availability without
+// Services) comes from it instead: see chain_upstream.go and chain_patched.go.
 package server
 
 import (
 	"context"
 	"fmt"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	genericapifilters "k8s.io/apiserver/pkg/endpoints/filters"
-	genericapiserver "k8s.io/apiserver/pkg/server"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
-	"k8s.io/apiserver/pkg/util/notfoundhandler"
-	"k8s.io/client-go/kubernetes"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/klog/v2"
 	aggregatorapiserver "k8s.io/kube-aggregator/pkg/apiserver"
-	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
 	_ "k8s.io/kubernetes/pkg/features" // register the kubernetes feature gates
 
-	"github.com/generic-controlplane/gcp/server/crdestablish"
 	"github.com/generic-controlplane/gcp/server/pki"
 )
 
@@ -79,62 +77,9 @@ func (c CompletedConfig) New() (_ *Server, err error) {
 			c.stopStorage()
 		}
 	}()
-	// 1. CRDs
-	notFoundHandler := notfoundhandler.New(c.ControlPlane.Generic.Serializer, genericapifilters.NoMuxAndDiscoveryIncompleteKey)
-	apiExtensionsServer, err := c.APIExtensions.New(genericapiserver.NewEmptyDelegateWithCustomHandler(notFoundHandler))
-	if err != nil {
-		return nil, fmt.Errorf("failed to create apiextensions-apiserver: %w", err)
-	}
-	crdAPIEnabled := c.APIExtensions.GenericConfig.MergedResourceConfig.ResourceEnabled(apiextensionsv1.SchemeGroupVersion.WithResource("customresourcedefinitions"))
-	if crdAPIEnabled && c.APIServerCount == 1 {
-		crdClient, err := apiextensionsclient.NewForConfig(c.ControlPlane.Generic.LoopbackClientConfig)
-		if err != nil {
-			return nil, err
-		}
-		if err := crdestablish.AddPostStartHook(apiExtensionsServer.GenericAPIServer, apiExtensionsServer.Informers, crdClient); err != nil {
-			return nil, err
-		}
-	}
-
-	// 2. Natively implemented resources
-	nativeAPIs, err := c.ControlPlane.New(c.Name, apiExtensionsServer.GenericAPIServer)
-	if err != nil {
-		return nil, fmt.Errorf("failed to create generic controlplane apiserver: %w", err)
-	}
-	client, err := kubernetes.NewForConfig(c.ControlPlane.Generic.LoopbackClientConfig)
+	aggregator, err := c.newChain()
 	if err != nil {
 		return nil, err
-	}
-	storageProviders, err := c.ControlPlane.GenericStorageProviders(client.Discovery())
-	if err != nil {
-		return nil, fmt.Errorf("failed to create storage providers: %w", err)
-	}
-	storageProviders = append(storageProviders, c.MoreProviders...)
-	if err := nativeAPIs.InstallAPIs(storageProviders...); err != nil {
-		return nil, fmt.Errorf("failed to install APIs: %w", err)
-	}
-	if c.ControlPlane.Generic.MergedResourceConfig.ResourceEnabled(corev1.SchemeGroupVersion.WithResource("namespaces")) {
-		if err := addNamespaceDeletion(nativeAPIs); err != nil {
-			return nil, err
-		}
-	}
-
-	// 3. Aggregator for APIServices, discovery and OpenAPI
-	aggregator, err := controlplaneapiserver.CreateAggregatorServer(c.Aggregator, nativeAPIs.GenericAPIServer,
-		apiExtensionsServer.Informers.Apiextensions().V1().CustomResourceDefinitions(), crdAPIEnabled,
-		c.apiServicePriorities())
-	if err != nil {
-		return nil, fmt.Errorf("failed to create kube-aggregator: %w", err)
-	}
-	if len(c.ServiceEndpoints) > 0 {
-		loopback := aggregator.GenericAPIServer.LoopbackClientConfig
-		endpoints := c.ServiceEndpoints
-		if err := aggregator.GenericAPIServer.AddPostStartHook("static-apiservice-availability", func(hc genericapiserver.PostStartHookContext) error {
-			go runAvailability(hc, loopback, endpoints)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
 	}
 	return &Server{Aggregator: aggregator, extra: c.ExtraConfig}, nil
 }
@@ -156,13 +101,4 @@ func (s *Server) Run(ctx context.Context) error {
 	err = prepared.Run(ctx)
 	klog.Infof("%s: API server stopped", s.extra.Name)
 	return err
-}
-
-// apiServicePriorities are c.APIServicePriorities, or the generic ones for a
-// Config that did not come from Options.Config.
-func (c CompletedConfig) apiServicePriorities() map[schema.GroupVersion]controlplaneapiserver.APIServicePriority {
-	if c.APIServicePriorities == nil {
-		return controlplaneapiserver.DefaultGenericAPIServicePriorities()
-	}
-	return c.APIServicePriorities
 }

@@ -1,3 +1,5 @@
+//go:build !gcp_patched
+
 package server
 
 import (

@@ -1,3 +1,5 @@
+//go:build !gcp_patched
+
 package server
 
 import (
@@ -6,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,15 +35,6 @@ func (r staticResolver) ResolveEndpoint(namespace, name string, port int32) (*ur
 		return &url.URL{Scheme: "https", Host: hp}, nil
 	}
 	return r.next.ResolveEndpoint(namespace, name, port)
-}
-
-func validateEndpoints(m map[string]string) error {
-	for k, v := range m {
-		if ns, name, ok := strings.Cut(k, "/"); !ok || ns == "" || name == "" || !strings.Contains(v, ":") {
-			return newFieldError("Options.ServiceEndpoints", nil, "{field} %s=%s: want namespace/name=host:port", k, v)
-		}
-	}
-	return nil
 }
 
 // runAvailability plays the role of the remote APIService availability

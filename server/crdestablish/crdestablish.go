@@ -37,8 +37,18 @@ const HookName = "establish-leftover-crds"
 // condition. kube-apiserver has the same gap; the fix belongs upstream (queue
 // from add events too).
 func AddPostStartHook(s *genericapiserver.GenericAPIServer, informers apiextensionsinformers.SharedInformerFactory, client apiextensionsclient.Interface) error {
+	return s.AddPostStartHook(HookName, PostStartHook(informers, client))
+}
+
+// PostStartHook is the hook AddPostStartHook adds, for a server that adds
+// it under HookName itself (a library's post-start hook list). It starts
+// informers' CRD informer (a no-op for a factory the apiextensions server
+// already started), so a factory of its own works too.
+func PostStartHook(informers apiextensionsinformers.SharedInformerFactory, client apiextensionsclient.Interface) genericapiserver.PostStartHookFunc {
 	crds := informers.Apiextensions().V1().CustomResourceDefinitions()
-	return s.AddPostStartHook(HookName, func(hc genericapiserver.PostStartHookContext) error {
+	crds.Informer()
+	return func(hc genericapiserver.PostStartHookContext) error {
+		informers.Start(hc.Done())
 		go func() {
 			if !cache.WaitForCacheSync(hc.Done(), crds.Informer().HasSynced) {
 				return
@@ -55,7 +65,7 @@ func AddPostStartHook(s *genericapiserver.GenericAPIServer, informers apiextensi
 			}
 		}()
 		return nil
-	})
+	}
 }
 
 func establishLeftover(ctx context.Context, client apiextensionsclient.Interface, cached *apiextensionsv1.CustomResourceDefinition) error {
