@@ -79,7 +79,7 @@ SERIES_LEN = $(words $(shell grep -v '^\#' patches/series))
 BENCH_SERIES = $(OUTPUT)/bench-series
 
 .PHONY: bench-series
-bench-series: ## kube-apiserver with the whole series vs v1.37.2, and the generic, minimal and kube samples with the whole series (binaries from make prove), median of BENCH_RUNS -> reports/bench-series.{md,json}
+bench-series: tip-minimal ## kube-apiserver with the whole series vs v1.37.2; the generic, minimal and kube samples with the whole series (binaries from make prove); our minimal-apiserver on the series tip and the CRD-only server, each on embedded etcd; median of BENCH_RUNS -> reports/bench-series.{md,json}
 	@test -x $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube-apiserver || { echo "no kube-apiserver for all $(SERIES_LEN) patches under $(OUTPUT)/prove/bin: run make prove first"; exit 1; }
 	@mkdir -p $(BENCH_SERIES)
 	cp $(OUTPUT)/prove/bin/0/kube-apiserver $(BENCH_SERIES)/kube-apiserver-base
@@ -88,8 +88,10 @@ bench-series: ## kube-apiserver with the whole series vs v1.37.2, and the generi
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/minimal $(BENCH_SERIES)/minimal-sample-series
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube $(BENCH_SERIES)/kube-sample-series
 	go build -o $(BENCH_SERIES)/bench-etcd ./cmd/etcd
+	cp $(TIP_BIN)/minimal-apiserver $(BENCH_SERIES)/minimal-apiserver-series
+	go build -o $(BENCH_SERIES)/example-crdonly ./cmd/examples/crdonly
 	go build -o $(BENCH_SERIES)/bench-tool ./cmd/bench
-	$(BENCH_SERIES)/bench-tool -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series,generic-sample-series,minimal-sample-series,kube-sample-series \
+	$(BENCH_SERIES)/bench-tool -bin $(BENCH_SERIES) -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series,generic-sample-series,minimal-sample-series,kube-sample-series,minimal-apiserver-series,example-crdonly \
 		-runs $(or $(BENCH_RUNS),5) -work $(BENCH_SERIES)/work -md reports/bench-series.md -json reports/bench-series.json
 
 .PHONY: test-unit
@@ -101,10 +103,10 @@ test-unit: tree ## Unit tests of the series tooling, prove, the process and env 
 TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard mk/harness.mk),test-harness) $(if $(wildcard mk/storage.mk),test-storage) $(if $(wildcard mk/faults.mk),test-faults) $(if $(wildcard mk/clients.mk),test-clients) $(if $(wildcard mk/testcontrolplane.mk),test-testcontrolplane)
 # After prove, whose tip build of the native sample leaves most of the tip
 # compiled in the build cache.
-TEST_AFTER_PROVE := $(if $(wildcard mk/storage.mk),test-tip-storage)
+TEST_AFTER_PROVE := $(if $(wildcard mk/storage.mk),test-tip-server test-tip-storage)
 
 .PHONY: test
-test: verify tree check test-unit $(TEST_TARGETS) prove $(TEST_AFTER_PROVE) ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, storage suites, the fast fault suite, then prove every patch, then minimal-apiserver on the series tip on every storage backend (writes only under _output/)
+test: verify tree check test-unit $(TEST_TARGETS) prove $(TEST_AFTER_PROVE) ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, storage suites, the fast fault suite, then prove every patch, then the server package and minimal-apiserver on the series tip (tests; every storage backend) (writes only under _output/)
 
 .PHONY: clean
 clean: ## Remove _output (the trees, binaries and reports under it)

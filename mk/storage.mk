@@ -18,6 +18,10 @@ bench-storage: tip-minimal ## minimal-apiserver on the series tip: embedded etcd
 	go run ./cmd/bench-storage -bin $(TIP_BIN)/minimal-apiserver -runs $(BENCH_RUNS) -work $(OUTPUT)/bench-storage \
 		-md reports/bench-storage.md -json reports/bench-storage.json
 
+.PHONY: test-tip-server
+test-tip-server: tip-minimal ## The server package's tests on the series tip, where its chain is the generic sample library (real embedded etcd)
+	env $(GOENV_MODULE_ALONE) go test -count=1 -modfile=$(OUTPUT)/tree.mod $(GOENV_BUILD_FLAGS) -tags gcp_patched ./server/...
+
 .PHONY: test-tip-storage
 test-tip-storage: harness tip-minimal ## minimal-apiserver on the series tip: the scenario on every backend (etcd and kine in-process, the native backend on disk and in memory), the fault suite's kill -9 under write and watch load on the durable ones
 	MINIMAL_APISERVER_BIN=$(TIP_BIN)/minimal-apiserver KUBECTL=$(BIN)/kubectl SCENARIO_OUT=$(OUTPUT)/scenario-tip \
