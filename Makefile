@@ -79,7 +79,7 @@ SERIES_LEN = $(words $(shell grep -v '^\#' patches/series))
 BENCH_SERIES = $(OUTPUT)/bench-series
 
 .PHONY: bench-series
-bench-series: tip-minimal ## kube-apiserver with the whole series vs v1.37.2; the generic, minimal and kube samples with the whole series (binaries from make prove); our minimal-apiserver on the series tip and the CRD-only server, each on embedded etcd; median of BENCH_RUNS -> reports/bench-series.{md,json}
+bench-series: tip-minimal ## kube-apiserver with the whole series vs v1.37.2; the generic, minimal, kube and workloads samples with the whole series (binaries from make prove); our minimal-apiserver on the series tip and the CRD-only server, each on embedded etcd; median of BENCH_RUNS -> reports/bench-series.{md,json}
 	@test -x $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube-apiserver || { echo "no kube-apiserver for all $(SERIES_LEN) patches under $(OUTPUT)/prove/bin: run make prove first"; exit 1; }
 	@mkdir -p $(BENCH_SERIES)
 	cp $(OUTPUT)/prove/bin/0/kube-apiserver $(BENCH_SERIES)/kube-apiserver-base
@@ -87,11 +87,12 @@ bench-series: tip-minimal ## kube-apiserver with the whole series vs v1.37.2; th
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/generic $(BENCH_SERIES)/generic-sample-series
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/minimal $(BENCH_SERIES)/minimal-sample-series
 	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/kube $(BENCH_SERIES)/kube-sample-series
+	cp $(OUTPUT)/prove/bin/$(SERIES_LEN)/workloads $(BENCH_SERIES)/workloads-sample-series
 	go build -o $(BENCH_SERIES)/bench-etcd ./cmd/etcd
 	cp $(TIP_BIN)/minimal-apiserver $(BENCH_SERIES)/minimal-apiserver-series
 	go build -o $(BENCH_SERIES)/example-crdonly ./cmd/examples/crdonly
 	go build -o $(BENCH_SERIES)/bench-tool ./cmd/bench
-	$(BENCH_SERIES)/bench-tool -bin $(BENCH_SERIES) -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series,generic-sample-series,minimal-sample-series,kube-sample-series,minimal-apiserver-series,example-crdonly \
+	$(BENCH_SERIES)/bench-tool -bin $(BENCH_SERIES) -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series,generic-sample-series,minimal-sample-series,kube-sample-series,workloads-sample-series,minimal-apiserver-series,example-crdonly \
 		-runs $(or $(BENCH_RUNS),5) -work $(BENCH_SERIES)/work -md reports/bench-series.md -json reports/bench-series.json
 
 .PHONY: test-unit

@@ -78,6 +78,7 @@ var specs = []serverSpec{
 	{name: "generic sample with the whole series", bin: "generic-sample-series", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample, optIn: true},
 	{name: "minimal generic sample with the whole series (core, RBAC, CRDs, APIServices)", bin: "minimal-sample-series", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample, optIn: true},
 	{name: "kube sample with the whole series (kube-apiserver's resources on the sample library)", bin: "kube-sample-series", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample, optIn: true},
+	{name: "workloads sample with the whole series (pods, nodes, apps, batch as data; no services or kubelets)", bin: "workloads-sample-series", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample, optIn: true},
 	{name: "minimal-apiserver on the series tip (ours, on the sample library)", bin: "minimal-apiserver-series", storage: "embedded etcd", objects: "ConfigMaps", optIn: true},
 	{name: "generic-sample (upstream)", bin: "sample-generic-apiserver", storage: separateEtcd, objects: "ConfigMaps", upstream: upstream.GenericSample},
 	{name: "minimal-apiserver (ours)", bin: "minimal-apiserver", storage: "embedded etcd", objects: "ConfigMaps"},

@@ -137,6 +137,14 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 					KubeSample, mb(s.StrippedBytes[KubeSample]), num(s.KubePackages[KubeSample]), k.StartToReadySeconds, k.Resources, s.KubeSampleEveryAPI, strings.Join(everyAPIArgs, " "), mib(k))
 			}
 		}
+		if w := s.WorkloadsSample; w != nil {
+			if w.Error != "" {
+				fmt.Fprintf(&b, "Workloads sample (`%s`):\n\n```\n%s\n```\n\n", WorkloadsSample, w.Error)
+			} else {
+				fmt.Fprintf(&b, "Workloads sample (`%s`, %s MB, %s k/k packages): ready in %.2f s, %d resources served: pods, nodes, apps and batch without services or any subresource that connects to a kubelet; a Node, a Pod bound to it, a Deployment and a Job stored; RSS %s MiB.\n\n",
+					WorkloadsSample, mb(s.StrippedBytes[WorkloadsSample]), num(s.KubePackages[WorkloadsSample]), w.StartToReadySeconds, w.Resources, mib(w))
+			}
+		}
 		if s.FlagsDiff != "" {
 			fmt.Fprintf(&b, "kube-apiserver flags differ from the baseline:\n\n```diff\n%s\n```\n\n", s.FlagsDiff)
 		}

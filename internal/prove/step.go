@@ -2,6 +2,7 @@ package prove
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -68,6 +69,9 @@ type Step struct {
 	// KubeSampleEveryAPI is how many resources kube-apiserver and the kube
 	// sample both served with every API and feature on (everyAPIArgs).
 	KubeSampleEveryAPI int `json:"kubeSampleEveryAPI,omitempty"`
+	// WorkloadsSample is the run of WorkloadsSample, at prefixes that have
+	// it: pods, nodes, apps and batch as data, without services or kubelets.
+	WorkloadsSample *Runtime `json:"workloadsSample,omitempty"`
 	// NativeSample and NativeScenario: the generic sample on this
 	// repository's native storage backend, measured at the tip only.
 	NativeSample   *Runtime        `json:"nativeSample,omitempty"`
@@ -233,7 +237,7 @@ func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
 	s.Builds = true
 	r.logf("built in %s", time.Since(start).Round(time.Second))
 	binaries := map[string]string{KubeAPIServer: filepath.Join(bin, "kube-apiserver"), GenericSample: filepath.Join(bin, "generic"),
-		MinimalSample: filepath.Join(bin, "minimal"), KubeSample: filepath.Join(bin, "kube"), Kubectl: filepath.Join(r.cfg.Work, "bin", "0", "kubectl")}
+		MinimalSample: filepath.Join(bin, "minimal"), KubeSample: filepath.Join(bin, "kube"), WorkloadsSample: filepath.Join(bin, "workloads"), Kubectl: filepath.Join(r.cfg.Work, "bin", "0", "kubectl")}
 	s.StrippedBytes = map[string]int64{}
 	for _, root := range r.roots() {
 		if fi, err := os.Stat(binaries[root]); err == nil {
@@ -506,13 +510,16 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 	}
 	if r.hasKubeSample() {
 		var check error
-		rt, _ := r.runOne(ctx, filepath.Join(dir, "kube"), binaries[KubeSample], nil, false, func(srv *serverproc.Server, _, _ string) {
+		rt, surface := r.runOne(ctx, filepath.Join(dir, "kube"), binaries[KubeSample], nil, false, func(srv *serverproc.Server, _, _ string) {
 			if kubeServed == nil || kubeGroups == nil {
 				check = fmt.Errorf("not compared: kube-apiserver's discovery was not measured")
 				return
 			}
-			check = checkKubeSample(ctx, srv, kubeServed, kubeGroups)
+			check = checkKubeSample(ctx, srv, kubeGroups)
 		})
+		if rt.Error == "" && check == nil {
+			check = checkKubeSampleServed(kubeServed, surface[AspectServed])
+		}
 		if rt.Error == "" && check != nil {
 			rt.Error = check.Error()
 		}
@@ -528,31 +535,47 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 			r.problem(s, "kube sample: %s", rt.Error)
 		}
 	}
+	if r.hasWorkloadsSample() {
+		var check error
+		rt, surface := r.runOne(ctx, filepath.Join(dir, "workloads"), binaries[WorkloadsSample], nil, false, func(srv *serverproc.Server, _, _ string) {
+			check = checkWorkloadsObjects(ctx, srv)
+		})
+		if rt.Error == "" {
+			check = errors.Join(checkWorkloadsServed(surface[AspectServed]), check)
+		}
+		if rt.Error == "" && check != nil {
+			rt.Error = check.Error()
+		}
+		s.WorkloadsSample = rt
+		if rt.Error != "" {
+			r.problem(s, "workloads sample: %s", rt.Error)
+		}
+	}
 }
 
 // roots are the k/k binaries built and measured at this prefix.
 func (r *runner) roots() []string {
 	roots := []string{KubeAPIServer, GenericSample}
-	if r.hasMinimalSample() {
-		roots = append(roots, MinimalSample)
-	}
-	if r.hasKubeSample() {
-		roots = append(roots, KubeSample)
+	for _, sample := range []string{MinimalSample, KubeSample, WorkloadsSample} {
+		if r.hasRoot(sample) {
+			roots = append(roots, sample)
+		}
 	}
 	return roots
 }
 
-// hasKubeSample reports whether the prefix tree has KubeSample.
-func (r *runner) hasKubeSample() bool {
-	_, err := os.Stat(filepath.Join(r.tree, KubeSample))
+// hasRoot reports whether the prefix tree has the package root (the samples
+// come with the patches that add them).
+func (r *runner) hasRoot(root string) bool {
+	_, err := os.Stat(filepath.Join(r.tree, root))
 	return err == nil
 }
 
+// hasKubeSample reports whether the prefix tree has KubeSample.
+func (r *runner) hasKubeSample() bool { return r.hasRoot(KubeSample) }
+
 // hasMinimalSample reports whether the prefix tree has MinimalSample.
-func (r *runner) hasMinimalSample() bool {
-	_, err := os.Stat(filepath.Join(r.tree, MinimalSample))
-	return err == nil
-}
+func (r *runner) hasMinimalSample() bool { return r.hasRoot(MinimalSample) }
 
 // runOne starts binary on a fresh etcd and measures it. With observe (for
 // kube-apiserver) it records the whole surface a reviewer looks at;
