@@ -25,7 +25,7 @@ test-tip-server: tip-minimal ## The server package's tests on the series tip, wh
 .PHONY: test-tip-storage
 test-tip-storage: harness tip-minimal ## minimal-apiserver on the series tip: the scenario on every backend (etcd and kine in-process, the native backend on disk and in memory), the fault suite's kill -9 under write and watch load on the durable ones
 	MINIMAL_APISERVER_BIN=$(TIP_BIN)/minimal-apiserver KUBECTL=$(BIN)/kubectl SCENARIO_OUT=$(OUTPUT)/scenario-tip \
-	MINIMAL_APISERVER_STORAGES=etcd,kine,sqlite,memory \
+	MINIMAL_APISERVER_STORAGES=etcd,kine,sqlite,memory MINIMAL_APISERVER_ON_SERIES=1 \
 		go test -count=1 -timeout 20m -run 'TestScenarioMinimalDefaults|TestScenarioMinimalOnEachStorage' ./scenario/
 	MINIMAL_APISERVER_BIN=$(TIP_BIN)/minimal-apiserver MINIMAL_APISERVER_STORAGES=etcd,kine,sqlite,memory FAULTS_OUT=$(OUTPUT)/faults-tip/results \
 		go test -count=1 -timeout 20m -run 'TestKill9UnderWatchLoad' ./faults/
