@@ -2,7 +2,6 @@ package prove
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -496,61 +495,47 @@ func (r *runner) runtime(ctx context.Context, s *Step, binaries map[string]strin
 		r.problem(s, "generic sample: %s", s.Sample.Error)
 	}
 	if r.hasMinimalSample() {
-		var check error
-		rt, _ := r.runOne(ctx, filepath.Join(dir, "minimal"), binaries[MinimalSample], nil, false, func(srv *serverproc.Server, _, _ string) {
-			check = checkMinimalSample(ctx, srv)
-		})
-		if rt.Error == "" && check != nil {
-			rt.Error = check.Error()
-		}
-		s.MinimalSample = rt
-		if rt.Error != "" {
-			r.problem(s, "minimal sample: %s", rt.Error)
-		}
+		s.MinimalSample = r.runSample(ctx, s, "minimal sample", filepath.Join(dir, "minimal"), binaries[MinimalSample], checkMinimalSample, nil)
 	}
 	if r.hasKubeSample() {
-		var check error
-		rt, surface := r.runOne(ctx, filepath.Join(dir, "kube"), binaries[KubeSample], nil, false, func(srv *serverproc.Server, _, _ string) {
+		s.KubeSample = r.runSample(ctx, s, "kube sample", filepath.Join(dir, "kube"), binaries[KubeSample], func(ctx context.Context, srv *serverproc.Server) error {
 			if kubeServed == nil || kubeGroups == nil {
-				check = fmt.Errorf("not compared: kube-apiserver's discovery was not measured")
-				return
+				return fmt.Errorf("not compared: kube-apiserver's discovery was not measured")
 			}
-			check = checkKubeSample(ctx, srv, kubeGroups)
-		})
-		if rt.Error == "" && check == nil {
-			check = checkKubeSampleServed(kubeServed, surface[AspectServed])
-		}
-		if rt.Error == "" && check != nil {
-			rt.Error = check.Error()
-		}
-		if rt.Error == "" {
+			return checkKubeSample(ctx, srv, kubeGroups)
+		}, func(served []string) error { return checkKubeSampleServed(kubeServed, served) })
+		if s.KubeSample.Error == "" {
 			var problem string
-			s.KubeSampleEveryAPI, problem = r.kubeSampleEveryAPI(ctx, dir, binaries)
-			if problem != "" {
-				rt.Error = problem
+			if s.KubeSampleEveryAPI, problem = r.kubeSampleEveryAPI(ctx, dir, binaries); problem != "" {
+				s.KubeSample.Error = problem
+				r.problem(s, "kube sample: %s", problem)
 			}
-		}
-		s.KubeSample = rt
-		if rt.Error != "" {
-			r.problem(s, "kube sample: %s", rt.Error)
 		}
 	}
 	if r.hasWorkloadsSample() {
-		var check error
-		rt, surface := r.runOne(ctx, filepath.Join(dir, "workloads"), binaries[WorkloadsSample], nil, false, func(srv *serverproc.Server, _, _ string) {
-			check = checkWorkloadsObjects(ctx, srv)
-		})
-		if rt.Error == "" {
-			check = errors.Join(checkWorkloadsServed(surface[AspectServed]), check)
-		}
-		if rt.Error == "" && check != nil {
-			rt.Error = check.Error()
-		}
-		s.WorkloadsSample = rt
-		if rt.Error != "" {
-			r.problem(s, "workloads sample: %s", rt.Error)
-		}
+		s.WorkloadsSample = r.runSample(ctx, s, "workloads sample", filepath.Join(dir, "workloads"), binaries[WorkloadsSample], checkWorkloadsObjects, checkWorkloadsServed)
 	}
+}
+
+// runSample runs a sample of this prefix on its own etcd and checks it:
+// during while it runs, then served (if set) on the resources its
+// discovery listed. The first failing check is the run's error, and a
+// problem of s under name.
+func (r *runner) runSample(ctx context.Context, s *Step, name, dir, binary string, during func(context.Context, *serverproc.Server) error, served func([]string) error) *Runtime {
+	var check error
+	rt, surface := r.runOne(ctx, dir, binary, nil, false, func(srv *serverproc.Server, _, _ string) {
+		check = during(ctx, srv)
+	})
+	if rt.Error == "" && check == nil && served != nil {
+		check = served(surface[AspectServed])
+	}
+	if rt.Error == "" && check != nil {
+		rt.Error = check.Error()
+	}
+	if rt.Error != "" {
+		r.problem(s, "%s: %s", name, rt.Error)
+	}
+	return rt
 }
 
 // roots are the k/k binaries built and measured at this prefix.
