@@ -92,7 +92,13 @@ bench-series: tip-minimal ## kube-apiserver with the whole series vs v1.37.2; th
 	cp $(TIP_BIN)/minimal-apiserver $(BENCH_SERIES)/minimal-apiserver-series
 	go build -o $(BENCH_SERIES)/example-crdonly ./cmd/examples/crdonly
 	go build -o $(BENCH_SERIES)/bench-tool ./cmd/bench
+	@echo "[bench-series] the minimal sample with its symbol table, to explain its size"
+	@mkdir -p $(BENCH_SERIES)/symbols
+	cd $(KK_TREE) && $(TREE_GO) build -o $(BENCH_SERIES)/symbols/minimal-sample-series ./pkg/controlplane/apiserver/samples/generic/minimal
 	$(BENCH_SERIES)/bench-tool -bin $(BENCH_SERIES) -upstream-bin $(BENCH_SERIES) -only kube-apiserver-base,kube-apiserver-series,generic-sample-series,minimal-sample-series,kube-sample-series,workloads-sample-series,minimal-apiserver-series,example-crdonly \
+		-explain minimal-sample-series=$(KK_TREE),./pkg/controlplane/apiserver/samples/generic/minimal,$(BENCH_SERIES)/symbols/minimal-sample-series \
+		-explain 'minimal-apiserver-series=.,./cmd/minimal-apiserver,,-mod=mod -modfile=$(OUTPUT)/tree.mod -tags=gcp_patched' \
+		-explain example-crdonly=.,./cmd/examples/crdonly \
 		-runs $(or $(BENCH_RUNS),5) -work $(BENCH_SERIES)/work -md reports/bench-series.md -json reports/bench-series.json
 
 .PHONY: test-unit

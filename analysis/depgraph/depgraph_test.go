@@ -370,3 +370,34 @@ func TestAddedCosts(t *testing.T) {
 	}
 	assert.Empty(t, cmp.Diff(want, got), "added costs (-want +got)")
 }
+
+func TestModuleSizes(t *testing.T) {
+	dir := testtree.Extract(t, "base")
+	g := load(t, dir, false, "./pkg/controlplane/samples/generic")
+	got := g.ModuleSizes(map[string]int64{
+		kubeletPkg:                      100,
+		"k8s.io/kubernetes/pkg/unknown": 3, // not linked by this root, but inside its module
+		"runtime":                       50,
+		"k8s.io/apiserver/pkg/other":    7,
+		"example.com/yaml/internal/x":   5,
+		"main":                          1, // no main root: nobody's
+		"zz.example/x":                  2,
+	})
+	want := []ModuleSize{
+		{Module: "k8s.io/kubernetes", Packages: 5, Bytes: 103},
+		{Module: "std", Packages: len(paths(g.Packages, func(p *Package) bool { return p.Standard })), Bytes: 50},
+		{Module: "k8s.io/apiserver", Packages: 1, Bytes: 7},
+		{Module: "example.com/yaml", Packages: 1, Bytes: 5},
+		{Module: "unknown", Bytes: 3},
+	}
+	assert.Empty(t, cmp.Diff(want, got), "module sizes (-want +got)")
+
+	cmd := load(t, dir, false, "./cmd/server")
+	var mainBytes int64
+	for _, m := range cmd.ModuleSizes(map[string]int64{"main": 11}) {
+		if m.Module == "k8s.io/kubernetes" {
+			mainBytes = m.Bytes
+		}
+	}
+	assert.EqualValues(t, 11, mainBytes, "a command's main.* symbols belong to its module")
+}

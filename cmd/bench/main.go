@@ -35,7 +35,12 @@ var (
 	objects = flag.Int("objects", 2000, "objects created per run")
 	workers = flag.Int("workers", 8, "client-go workers")
 	only    = flag.String("only", "", "comma-separated subset of servers")
+	explain = explainFlag{}
 )
+
+func init() {
+	flag.Var(explain, "explain", "BIN=DIR,ROOT[,BINARY[,GOFLAGS]]: for a server with an issue 11 target that misses its size, attribute the symbols of BINARY (default: the benchmarked one; it must have a symbol table) to the modules of ROOT's imports, listed in the module directory DIR (with GOFLAGS, e.g. a -modfile and -tags, if given), and show why ROOT links what it does not serve (repeatable)")
+}
 
 type run struct {
 	ReadySeconds    float64 `json:"ready_seconds"`
@@ -128,11 +133,13 @@ func main() {
 		}
 	}
 	out := make([]result, 0, len(results))
-	for _, r := range results {
+	binOf := map[string]string{}
+	for i, r := range results {
 		r.Median = medianRun(r.Runs)
 		out = append(out, *r)
+		binOf[r.Binary] = bins[i]
 	}
-	if err := write(out); err != nil {
+	if err := write(out, checkGoals(context.Background(), out, binOf, explain)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -231,12 +238,12 @@ func medianRun(rs []run) run {
 	}
 }
 
-func write(results []result) error {
+func write(results []result, goals []goalResult) error {
 	if err := os.MkdirAll(filepath.Dir(*mdOut), 0o755); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(map[string]any{"runs": *runs, "objects": *objects, "workers": *workers,
-		"date": time.Now().UTC().Format(time.RFC3339), "results": results}, "", "  ")
+		"date": time.Now().UTC().Format(time.RFC3339), "results": results, "goals": goals}, "", "  ")
 	if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
@@ -265,5 +272,6 @@ func write(results []result) error {
 			fmt.Fprintf(&sb, "\n- %s: %s\n", r.Server, r.Error)
 		}
 	}
+	writeGoals(&sb, goals)
 	return os.WriteFile(*mdOut, []byte(sb.String()), 0o644)
 }
