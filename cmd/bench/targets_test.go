@@ -22,6 +22,7 @@ func TestCheckGoals(t *testing.T) {
 	}
 	got := checkGoals(context.Background(), results, nil, nil)
 	require.Len(t, got, 2, "a server that never ran has no verdict")
+	assert.Equal(t, -1, got[0].KubePackages, "imports not loaded without -explain")
 
 	crd := got[1]
 	assert.Equal(t, "example-crdonly", crd.Subject)
@@ -33,24 +34,32 @@ func TestCheckGoals(t *testing.T) {
 	var sb strings.Builder
 	writeGoals(&sb, got)
 	md := sb.String()
-	assert.Contains(t, md, "| 0.62 (<= 0.40: **missed** by 0.22) | 0.40 (<= 0.50: met) | 0.30 (<= 0.35: met) |")
+	assert.Contains(t, md, "| not loaded | 0.62 (<= 0.40: **missed** by 0.22) | 0.40 (<= 0.50: met) | 0.30 (<= 0.35: met) |")
 	assert.Contains(t, md, "| 0.50 (<= 0.55: met) | 1.50 (<= 1.00: **missed** by 0.50) | 0.40 (<= 0.35: **missed** by 0.05) |")
 
 	assert.Nil(t, checkGoals(context.Background(), results[1:], nil, nil), "no reference, no verdicts")
 }
 
-// TestExplainSize explains a real binary built from a synthetic tree.
-func TestExplainSize(t *testing.T) {
+// TestInspect inspects a real binary built from a synthetic tree.
+func TestInspect(t *testing.T) {
 	dir := testtree.Extract(t, "base")
 	bin := filepath.Join(t.TempDir(), "server")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/server")
 	build.Dir, build.Env = dir, append(build.Environ(), testtree.Env...)
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-
 	e := explanation{binary: bin, dir: dir, root: "./cmd/server", env: testtree.Env}
-	c, err := explainSize(context.Background(), e, []string{"k8s.io/kubernetes/pkg/kubelet/client", "example.com/absent"})
-	require.NoError(t, err)
+	why := []string{"k8s.io/kubernetes/pkg/kubelet/client", "example.com/absent"}
+
+	met := goalResult{SizeRatio: 0.3, MaxSize: 0.4}
+	require.NoError(t, met.inspect(context.Background(), e, why))
+	assert.Equal(t, 5, met.KubePackages, "the command and the k/k packages it links, from the synthetic tree's go list")
+	assert.Nil(t, met.Cause, "a met size target needs no cause")
+
+	missed := goalResult{SizeRatio: 0.5, MaxSize: 0.4}
+	require.NoError(t, missed.inspect(context.Background(), e, why))
+	c := missed.Cause
+	require.NotNil(t, c)
 	modules := map[string]int64{}
 	for _, m := range c.Modules {
 		modules[m.Module] = m.Bytes
@@ -61,8 +70,18 @@ func TestExplainSize(t *testing.T) {
 		c.Chains["k8s.io/kubernetes/pkg/kubelet/client"])
 	assert.Contains(t, c.Chains["example.com/absent"][0], "does not import")
 
-	_, err = explainSize(context.Background(), explanation{binary: filepath.Join(dir, "go.mod"), dir: dir, root: "./cmd/server"}, nil)
-	assert.ErrorContains(t, err, "only ELF binaries")
+	var sb strings.Builder
+	missed.Subject, missed.Label = "server", "a server"
+	writeGoals(&sb, []goalResult{missed})
+	assert.Contains(t, sb.String(), "| a server | 5 |")
+	assert.Contains(t, sb.String(), "### Why server misses its size target")
+	assert.Contains(t, sb.String(), "- `k8s.io/kubernetes/pkg/kubelet/client`: k8s.io/kubernetes/cmd/server → k8s.io/kubernetes/pkg/controlplane →")
+
+	unreadable := goalResult{SizeRatio: 0.5, MaxSize: 0.4}
+	e.binary = filepath.Join(dir, "go.mod")
+	assert.ErrorContains(t, unreadable.inspect(context.Background(), e, why), "only ELF binaries")
+	e.root = "./cmd/absent"
+	assert.ErrorContains(t, unreadable.inspect(context.Background(), e, why), "loading the imports of ./cmd/absent")
 }
 
 func TestExplainFlag(t *testing.T) {
