@@ -89,3 +89,13 @@ func TestStartAfterAnInterruptedBootstrap(t *testing.T) {
 	_, err = c.Put(ctx, "/k", "v")
 	require.NoError(t, err)
 }
+
+// TestSingleMemberConfigIsValid checks the raft timing against etcd's own
+// rules (an election timeout of at least 5 ticks, at most 50 s), which
+// StartEtcd enforces only at start.
+func TestSingleMemberConfigIsValid(t *testing.T) {
+	cfg := newConfig("m", filepath.Join(t.TempDir(), "etcd"), filepath.Join(t.TempDir(), "etcd.log"), 2379, 2380)
+	require.NoError(t, cfg.Validate())
+	assert.Equal(t, []string{"http://127.0.0.1:2379"}, []string{cfg.AdvertiseClientUrls[0].String()})
+	assert.Equal(t, "m=http://127.0.0.1:2380", cfg.InitialCluster)
+}
