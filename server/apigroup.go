@@ -21,8 +21,23 @@ type APIGroup struct {
 	Help string
 	// Versions are enabled when the group is served.
 	Versions []schema.GroupVersion
+	// Resources are enabled one by one when the group is served: for a
+	// group that shares a version with others, as pods and nodes share
+	// core v1 with the generic core resources.
+	Resources []schema.GroupVersionResource
 	// Provider builds the group's REST storage.
 	Provider controlplaneapiserver.RESTStorageProvider
+	// NewProvider, instead of Provider, builds the group's REST storage
+	// from the control plane's completed config, for a provider that needs
+	// it (kube-apiserver's core storage does). A provider of a group the
+	// generic providers serve replaces the generic one, and serves every
+	// resource of the group that is enabled. Only a server built on the
+	// series tip has that config (see ProviderContext).
+	NewProvider func(ProviderContext) (controlplaneapiserver.RESTStorageProvider, error)
+	// Requires are Options.APIs entries the group cannot be served
+	// without, and RequiresWhy says why, for the error that names them.
+	Requires    []string
+	RequiresWhy string
 	// Priorities order the versions in discovery (the aggregator's local
 	// APIServices). The aggregator registers no APIService for a version
 	// without one: it is then missing from /apis.
@@ -36,8 +51,10 @@ func validateMoreAPIs(more []APIGroup) error {
 	for i, g := range more {
 		field := fmt.Sprintf("Options.MoreAPIs[%d]", i)
 		switch {
-		case g.Name == "" || g.Provider == nil || len(g.Versions) == 0:
-			return newFieldError(field, nil, "{field} %q: a group needs a Name, a Provider and Versions", g.Name)
+		case g.Name == "" || (g.Provider == nil) == (g.NewProvider == nil) || len(g.Versions)+len(g.Resources) == 0:
+			return newFieldError(field, nil, "{field} %q: a group needs a Name, one of Provider and NewProvider, and Versions or Resources", g.Name)
+		case g.NewProvider != nil && !providerContextBuilt:
+			return newFieldError(field, nil, "{field} %q: NewProvider needs a server built on the patch series (go build -tags gcp_patched, see server/README.md)", g.Name)
 		case seen[g.Name]:
 			return newFieldError(field, nil, "{field}: the name %q is taken by another entry of Options.MoreAPIs", g.Name)
 		}
@@ -59,18 +76,26 @@ func ValidAPIsWith(more []APIGroup) []string {
 	return out
 }
 
-// providersAndPriorities returns the providers of the selected groups and
-// the aggregator priorities of the generic groups and theirs.
-func providersAndPriorities(groups []APIGroup) ([]controlplaneapiserver.RESTStorageProvider, map[schema.GroupVersion]controlplaneapiserver.APIServicePriority) {
+// providersAndPriorities returns the providers of the selected groups, the
+// NewProvider functions of those that build theirs from the completed
+// config, and the aggregator priorities of the generic groups and theirs.
+func providersAndPriorities(groups []APIGroup) ([]controlplaneapiserver.RESTStorageProvider, []func(ProviderContext) (controlplaneapiserver.RESTStorageProvider, error), map[schema.GroupVersion]controlplaneapiserver.APIServicePriority) {
 	priorities := controlplaneapiserver.DefaultGenericAPIServicePriorities()
-	var providers []controlplaneapiserver.RESTStorageProvider
+	var (
+		providers    []controlplaneapiserver.RESTStorageProvider
+		newProviders []func(ProviderContext) (controlplaneapiserver.RESTStorageProvider, error)
+	)
 	for _, g := range groups {
-		providers = append(providers, g.Provider)
+		if g.NewProvider != nil {
+			newProviders = append(newProviders, g.NewProvider)
+		} else {
+			providers = append(providers, g.Provider)
+		}
 		for gv, p := range g.Priorities {
 			priorities[gv] = p
 		}
 	}
-	return providers, priorities
+	return providers, newProviders, priorities
 }
 
 // kubeGroups describes kube-apiserver's own groups that server/kubeapis

@@ -108,9 +108,15 @@ func parseAPIs(entries []string, more []APIGroup) (apiSet, []APIGroup, error) {
 	}
 	var groups []APIGroup
 	for _, g := range more {
-		if picked[g.Name] {
-			groups = append(groups, g)
+		if !picked[g.Name] {
+			continue
 		}
+		for _, dep := range g.Requires {
+			if !set[dep] && !picked[dep] {
+				return nil, nil, newFieldError("Options.APIs", nil, "{field} entry %s requires %s (%s); add %s to {field}", g.Name, dep, g.RequiresWhy, dep)
+			}
+		}
+		groups = append(groups, g)
 	}
 	return set, groups, nil
 }
@@ -141,6 +147,9 @@ func ExpectedGroups(entries []string, more ...APIGroup) ([]string, error) {
 		for _, gv := range g.Versions {
 			groups[gv.Group] = true
 		}
+		for _, gvr := range g.Resources {
+			groups[gvr.Group] = true
+		}
 	}
 	for e := range set {
 		ent := catalog[e]
@@ -161,6 +170,13 @@ func ExpectedGroups(entries []string, more ...APIGroup) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// kubeCoreResources are the core/v1 resources only kube-apiserver's core
+// storage serves. The generic core provider never serves them; a group of
+// Options.MoreAPIs whose provider replaces it (package kubeapis/pods) serves
+// each that is enabled, so all but the group's own Resources are turned off.
+var kubeCoreResources = []string{"pods", "bindings", "podtemplates", "replicationcontrollers", "services", "endpoints",
+	"nodes", "limitranges", "persistentvolumes", "persistentvolumeclaims", "componentstatuses"}
 
 // genericCoreResources are the core/v1 resources the generic control plane can serve.
 var genericCoreResources = []string{"namespaces", "configmaps", "secrets", "serviceaccounts", "resourcequotas", "events"}

@@ -108,11 +108,48 @@ func TestParseAPIsMoreAPIs(t *testing.T) {
 	assert.Equal(t, []string{"", "apiregistration.k8s.io", "widgets.example.com"}, got)
 
 	assert.NoError(t, validateMoreAPIs(more))
+	newProvider := func(ProviderContext) (controlplaneapiserver.RESTStorageProvider, error) { return fakeProvider{}, nil }
 	for name, bad := range map[string][]APIGroup{
-		"twice":       {widgets, widgets},
-		"no provider": {{Name: "x", Versions: widgets.Versions}},
-		"catalog":     {{Name: "secrets", Provider: fakeProvider{}, Versions: widgets.Versions}},
+		"twice":          {widgets, widgets},
+		"no provider":    {{Name: "x", Versions: widgets.Versions}},
+		"two providers":  {{Name: "x", Provider: fakeProvider{}, NewProvider: newProvider, Versions: widgets.Versions}},
+		"nothing served": {{Name: "x", Provider: fakeProvider{}}},
+		"catalog":        {{Name: "secrets", Provider: fakeProvider{}, Versions: widgets.Versions}},
 	} {
 		assert.Error(t, validateMoreAPIs(bad), name)
 	}
+
+	// A group of single resources of a version others share, built from
+	// the completed config: only a server on the series has that config.
+	pods := APIGroup{Name: "pods", NewProvider: newProvider, Resources: []schema.GroupVersionResource{{Version: "v1", Resource: "pods"}}}
+	got, err = ExpectedGroups([]string{"pods"}, pods)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"", "apiregistration.k8s.io"}, got)
+	pods.Requires, pods.RequiresWhy = []string{"secrets"}, "tokens"
+	_, _, err = parseAPIs([]string{"pods"}, []APIGroup{pods})
+	assert.ErrorContains(t, err, "Options.APIs entry pods requires secrets (tokens); add secrets to Options.APIs")
+	_, picked, err = parseAPIs([]string{"pods", "secrets"}, []APIGroup{pods})
+	require.NoError(t, err)
+	assert.Len(t, picked, 1)
+	if providerContextBuilt {
+		assert.NoError(t, validateMoreAPIs([]APIGroup{pods}))
+	} else {
+		assert.ErrorContains(t, validateMoreAPIs([]APIGroup{pods}), `Options.MoreAPIs[0] "pods": NewProvider needs a server built on the patch series`)
+	}
+}
+
+func TestProvidersAndPriorities(t *testing.T) {
+	built := fakeProvider{}
+	widgets := APIGroup{Name: "widgets", Provider: fakeProvider{}, Versions: []schema.GroupVersion{{Group: "widgets.example.com", Version: "v1"}},
+		Priorities: map[schema.GroupVersion]controlplaneapiserver.APIServicePriority{{Group: "widgets.example.com", Version: "v1"}: {Group: 100, Version: 15}}}
+	pods := APIGroup{Name: "pods", Resources: []schema.GroupVersionResource{{Version: "v1", Resource: "pods"}},
+		NewProvider: func(ProviderContext) (controlplaneapiserver.RESTStorageProvider, error) { return built, nil }}
+	providers, newProviders, priorities := providersAndPriorities([]APIGroup{pods, widgets})
+	assert.Equal(t, []controlplaneapiserver.RESTStorageProvider{widgets.Provider}, providers)
+	require.Len(t, newProviders, 1, "a group with NewProvider is built later, from the completed config")
+	p, err := newProviders[0](ProviderContext{})
+	require.NoError(t, err)
+	assert.Equal(t, built, p)
+	assert.Equal(t, controlplaneapiserver.APIServicePriority{Group: 100, Version: 15}, priorities[schema.GroupVersion{Group: "widgets.example.com", Version: "v1"}])
+	assert.Contains(t, priorities, schema.GroupVersion{Version: "v1"}, "the generic priorities stay")
 }

@@ -3,20 +3,25 @@
 package server
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apiextensionsinformers "k8s.io/apiextensions-apiserver/pkg/client/informers/externalversions"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/client-go/discovery"
+	basecompatibility "k8s.io/component-base/compatibility"
 	aggregatorapiserver "k8s.io/kube-aggregator/pkg/apiserver"
 	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
 	"k8s.io/kubernetes/pkg/controlplane/apiserver/base"
 	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
 	samplesserver "k8s.io/kubernetes/pkg/controlplane/apiserver/samples/generic/server"
+	"k8s.io/kubernetes/pkg/kubeapiserver"
 
 	"github.com/generic-controlplane/gcp/server/buildversion"
 	"github.com/generic-controlplane/gcp/server/crdestablish"
@@ -33,6 +38,15 @@ import (
 // starts no controller of an API it does not serve. What stays here is what
 // is this package's own: the storage it starts, its certificates, the
 // version it reports and the leftover CRD hook.
+
+// ProviderContext is what APIGroup.NewProvider builds a provider from.
+type ProviderContext struct {
+	// Config is the control plane's completed config, as the sample
+	// library's StorageProviders gets it.
+	Config *base.CompletedConfig
+}
+
+const providerContextBuilt = true
 
 // chainConfig is what the sample library needs beyond the three configs.
 type chainConfig struct {
@@ -81,6 +95,18 @@ func (c *Config) buildUpstreamConfigs(resourceConfig *serverstorage.ResourceConf
 		ServiceEndpoints: c.ServiceEndpoints,
 		Name:             c.Name,
 		ResourceConfig:   resourceConfig,
+		// The generic storage layout, and nodes where kube-apiserver keeps
+		// them (a group of Options.MoreAPIs may serve them).
+		NewStorageFactoryConfig: func(v basecompatibility.EffectiveVersion) *kubeapiserver.StorageFactoryConfig {
+			sf := kubeapiserver.NewGenericStorageFactoryConfigEffectiveVersion(v)
+			sf.ResourcePrefixes = maps.Clone(sf.ResourcePrefixes)
+			if sf.ResourcePrefixes == nil {
+				sf.ResourcePrefixes = map[schema.GroupResource]string{}
+			}
+			nodes := schema.GroupResource{Resource: "nodes"}
+			sf.ResourcePrefixes[nodes] = kubeapiserver.SpecialDefaultResourcePrefixes[nodes]
+			return sf
+		},
 	}
 	if len(middleware) > 0 {
 		o.HandlerWrappers = []func(http.Handler) http.Handler{func(h http.Handler) http.Handler { return chainMiddleware(h, middleware) }}
@@ -120,7 +146,7 @@ func (c *Config) buildUpstreamConfigs(resourceConfig *serverstorage.ResourceConf
 
 // Complete completes the configs through the library.
 func (c *Config) Complete() CompletedConfig {
-	more := c.MoreProviders
+	more, newProviders := c.MoreProviders, c.newProviders
 	sample := &samplesserver.Config{
 		Options:       c.ControlPlaneOptions,
 		ControlPlane:  c.ControlPlane,
@@ -132,6 +158,19 @@ func (c *Config) Complete() CompletedConfig {
 				providers, err := cc.GenericStorageProviders(d)
 				if err != nil {
 					return nil, err
+				}
+				for _, newProvider := range newProviders {
+					p, err := newProvider(ProviderContext{Config: cc})
+					if err != nil {
+						return nil, err
+					}
+					// In the place of the generic provider of its group, if
+					// any: the legacy core group installs first.
+					if i := slices.IndexFunc(providers, func(g base.RESTStorageProvider) bool { return g.GroupName() == p.GroupName() }); i >= 0 {
+						providers[i] = p
+					} else {
+						providers = append(providers, p)
+					}
 				}
 				return append(providers, more...), nil
 			},

@@ -74,6 +74,10 @@ type ExtraConfig struct {
 	// and those of the selected Options.MoreAPIs groups.
 	APIServicePriorities map[schema.GroupVersion]controlplaneapiserver.APIServicePriority
 
+	// newProviders build the providers of the selected Options.MoreAPIs
+	// groups that need the completed config (APIGroup.NewProvider).
+	newProviders []func(ProviderContext) (controlplaneapiserver.RESTStorageProvider, error)
+
 	// storage is the in-process storage Config started (nil with an external
 	// etcd); the Server owns it from New on and stops it last.
 	storage *storageBackend
@@ -144,10 +148,14 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 		return nil, err
 	}
 	resourceConfig := applyAPISelection(s, apis)
+	for _, r := range kubeCoreResources {
+		resourceConfig.DisableResources(schema.GroupVersionResource{Version: "v1", Resource: r})
+	}
 	for _, g := range moreAPIs {
 		// Not in the generic defaults: enabled here, as kube-apiserver's
 		// defaults do.
 		resourceConfig.EnableVersions(g.Versions...)
+		resourceConfig.EnableResources(g.Resources...)
 	}
 	for _, p := range o.Admission {
 		if err := registerAdmission(s, p); err != nil {
@@ -180,7 +188,7 @@ func (o *Options) Config(ctx context.Context) (_ *Config, err error) {
 	if err := c.buildUpstreamConfigs(resourceConfig, apis.has("crds"), o.Middleware); err != nil {
 		return nil, err
 	}
-	c.MoreProviders, c.APIServicePriorities = providersAndPriorities(moreAPIs)
+	c.MoreProviders, c.newProviders, c.APIServicePriorities = providersAndPriorities(moreAPIs)
 	c.Aggregator.GenericConfig.BuildHandlerChainFunc = withDiskGuard(c.Aggregator.GenericConfig.BuildHandlerChainFunc, guard)
 	return c, nil
 }

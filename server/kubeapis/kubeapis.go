@@ -2,9 +2,10 @@
 // upstream and that a server built with package server can offer
 // (Options.MoreAPIs), each from a package of its own so that a binary links
 // only the groups it offers. They are served as data: no controller runs
-// for them (a Deployment gets no ReplicaSet, a Job no Pod). Pods, services,
-// nodes and the other core resources that need a kubelet, IP and port
-// allocators are not among them.
+// for them (a Deployment gets no ReplicaSet, a Job no Pod). On the patch
+// series (-tags gcp_patched) pods, nodes and pod templates are among them
+// (package pods); services and the other core resources that need IP and
+// port allocators are not.
 package kubeapis
 
 import (
@@ -21,9 +22,9 @@ import (
 )
 
 // All returns every group, in the order kube-apiserver installs them
-// (which discovery keeps).
+// (which discovery keeps); pods' provider takes the core provider's place.
 func All() []server.APIGroup {
-	return []server.APIGroup{
+	return append([]server.APIGroup{
 		autoscaling.Group,
 		batch.Group,
 		networking.Group,
@@ -33,5 +34,5 @@ func All() []server.APIGroup {
 		storage.Group,
 		apps.Group,
 		discovery.Group,
-	}
+	}, tipGroups...)
 }

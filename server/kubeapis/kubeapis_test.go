@@ -25,19 +25,36 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	"k8s.io/kubernetes/pkg/controlplane/apiserver/options"
 
 	"github.com/generic-controlplane/gcp/server"
 	"github.com/generic-controlplane/gcp/server/kubeapis"
 )
+
+func init() {
+	// Run applies the logging options, by default only once a process;
+	// these tests start several servers.
+	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
+}
 
 // start runs server.Run(ctx, o) on a temporary data dir and a free port and
 // returns the admin client config once /readyz answers, and the channel
 // Run's result arrives on.
 func start(t *testing.T, ctx context.Context, o server.Options) (*rest.Config, <-chan error) {
 	t.Helper()
+	return startWith(t, ctx, o, nil)
+}
+
+// startWith is start with the control plane options changed by set, if not nil.
+func startWith(t *testing.T, ctx context.Context, o server.Options, set func(*options.Options)) (*rest.Config, <-chan error) {
+	t.Helper()
 	o.DataDir = t.TempDir()
 	o.ControlPlane = server.NewControlPlaneOptions()
 	o.ControlPlane.SecureServing.BindPort = 0
+	if set != nil {
+		set(o.ControlPlane)
+	}
 	done := make(chan error, 1)
 	go func() { done <- server.Run(ctx, o) }()
 	var cfg *rest.Config
@@ -65,7 +82,7 @@ func start(t *testing.T, ctx context.Context, o server.Options) (*rest.Config, <
 func TestKubeOnlyAPIs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	apis := []string{"namespaces", "storagemigration"}
+	apis := []string{"namespaces", "storagemigration", "secrets"} // secrets: the pods group needs them
 	for _, g := range kubeapis.All() {
 		apis = append(apis, g.Name)
 	}
