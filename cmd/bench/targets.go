@@ -41,8 +41,9 @@ var whyUnserved = []string{"k8s.io/client-go/informers", "k8s.io/api/apps/v1"}
 var goals = []goal{
 	{subject: "minimal-sample-series", label: "generic server (namespaces, RBAC, secrets, configmaps, CRDs, APIServices): the minimal sample",
 		maxPackages: 120, maxSize: 0.55, maxReady: 1.0, maxRSS: 0.35, why: whyUnserved},
-	{subject: "minimal-apiserver-series", label: "generic server: our minimal-apiserver on the tip (links embedded etcd, kine, SQLite and every server/kubeapis group)",
-		maxPackages: 120, maxSize: 0.55, maxReady: 1.0, maxRSS: 0.35, why: append([]string{"go.etcd.io/etcd/server/v3/embed", "k8s.io/kubernetes/pkg/registry/apps/..."}, whyUnserved...)},
+	{subject: "minimal-apiserver-series", label: "generic server: our minimal-apiserver on the tip (links embedded etcd, kine, SQLite and every server/kubeapis group it offers)",
+		// No package target: it offers every group, so it links them all.
+		maxSize: 0.55, maxReady: 1.0, maxRSS: 0.35, why: append([]string{"go.etcd.io/etcd/server/v3/embed", "k8s.io/kubernetes/pkg/registry/apps/..."}, whyUnserved...)},
 	{subject: "example-crdonly", label: "CRD-only server (ours, embedded etcd)",
 		maxPackages: 15, maxSize: 0.40, maxReady: 0.5, maxRSS: 0.35, why: append([]string{"go.etcd.io/etcd/server/v3/embed"}, whyUnserved...)},
 }
