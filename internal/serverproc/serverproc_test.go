@@ -146,16 +146,30 @@ func TestLaunchNamesAMissingBinary(t *testing.T) {
 	assert.ErrorContains(t, err, "no-such-server")
 }
 
-func TestRSSBytesReadsVmRSS(t *testing.T) {
+func TestStatusBytesReadsRSS(t *testing.T) {
 	status := filepath.Join(t.TempDir(), "status")
-	require.NoError(t, os.WriteFile(status, []byte("Name:\tetcd\nVmPeak:\t  999 kB\nVmRSS:\t   2048 kB\nThreads:\t9\n"), 0o600))
-	got, err := rssBytes(status)
+	require.NoError(t, os.WriteFile(status, []byte("Name:\tetcd\nVmPeak:\t  999 kB\nVmRSS:\t   2048 kB\nRssAnon:\t 1024 kB\nRssFile:\t  1000 kB\nThreads:\t9\n"), 0o600))
+	got, err := statusBytes(status, "VmRSS")
 	require.NoError(t, err)
 	assert.Equal(t, int64(2048*1024), got)
+	got, err = statusBytes(status, "RssFile")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1000*1024), got)
 
 	require.NoError(t, os.WriteFile(status, []byte("Name:\tzombie\n"), 0o600))
-	_, err = rssBytes(status)
+	_, err = statusBytes(status, "VmRSS")
 	assert.ErrorContains(t, err, "no VmRSS")
+}
+
+func TestRSSOfThisProcess(t *testing.T) {
+	p := &Process{cmd: exec.Command("self")}
+	p.cmd.Process = &os.Process{Pid: os.Getpid()}
+	rss, err := p.RSSBytes()
+	require.NoError(t, err)
+	file, err := p.RSSFileBytes()
+	require.NoError(t, err)
+	assert.Positive(t, file, "a Go test binary has its own pages resident")
+	assert.Less(t, file, rss)
 }
 
 func TestTail(t *testing.T) {
