@@ -170,6 +170,12 @@ func TestKubeOnlyAPIs(t *testing.T) {
 	})
 	assert.NoError(t, err, "the system priority classes were not created")
 
+	stop(t, cancel, done)
+}
+
+// stop cancels Run's context and checks that Run returns without an error.
+func stop(t *testing.T, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
 	cancel()
 	select {
 	case err := <-done:

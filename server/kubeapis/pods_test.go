@@ -77,13 +77,7 @@ func TestPodsAndNodes(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, got.Count, "node n1 not under /registry/minions, where kube-apiserver keeps nodes")
 
-	cancel()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "Run after cancel")
-	case <-time.After(2 * time.Minute):
-		t.Fatal("Run did not return after cancel")
-	}
+	stop(t, cancel, done)
 }
 
 // TestPodsGroupIsOffered checks that the group is among kubeapis.All on the
