@@ -69,7 +69,7 @@ func TestMarkdownMarksFailures(t *testing.T) {
 			KubePackages: map[string]int{GenericSample: 349, KubeAPIServer: 465}, FlagsSame: &yes},
 		{Index: 2, Patch: "0002-b.patch", Subject: "UPSTREAM: <carry>: controlplane: b", Applies: true, Builds: true,
 			Tests:        TestResult{Packages: []string{"./pkg/b"}, Failed: []string{"k8s.io/kubernetes/pkg/b"}, Output: "FAIL"},
-			KubePackages: map[string]int{GenericSample: 300, KubeAPIServer: 465, MinimalSample: 139}, FlagsSame: &no, FlagsDiff: "-  --x",
+			KubePackages: map[string]int{GenericSample: 300, KubeAPIServer: 465, MinimalSample: 139, CRDOnlyServer: 0}, FlagsSame: &no, FlagsDiff: "-  --x",
 			StrippedBytes: map[string]int64{MinimalSample: 80_000_000},
 			MinimalSample: &Runtime{StartToReadySeconds: 1.5, Resources: 20, RSSBytes: 100 << 20},
 			KubeSample:    &Runtime{Error: "serves other resources than kube-apiserver (-kube-apiserver +sample):\n- v1/pods"}},
@@ -80,8 +80,8 @@ func TestMarkdownMarksFailures(t *testing.T) {
 	md := b.String()
 	assert.Contains(t, md, "NOT all green")
 	assert.Contains(t, md, "| 1 | UPSTREAM: &lt;carry&gt;: controlplane: a | ✓ | ✓ | ✓ 1 pkgs |")
-	assert.Contains(t, md, "| 349 | -112 |  | 465 | ✓ |")
-	assert.Contains(t, md, "| 300 | -49 | 139 | 465 | ✗ |")
+	assert.Contains(t, md, "| 349 | -112 |  |  | 465 | ✓ |", "a server not measured at a prefix has an empty cell")
+	assert.Contains(t, md, "| 300 | -49 | 139 | 0 | 465 | ✗ |", "the CRD-only server's count is shown when it is 0")
 	assert.Contains(t, md, "Minimal sample (`./pkg/controlplane/apiserver/samples/generic/minimal`, 80.0 MB): ready in 1.50 s, 20 resources served")
 	assert.Contains(t, md, "Kube sample (`./pkg/controlplane/samples/kube`):\n\n```\nserves other resources than kube-apiserver (-kube-apiserver +sample):\n- v1/pods\n```")
 	assert.Contains(t, md, "✗ 1/1 failed")

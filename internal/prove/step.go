@@ -305,6 +305,11 @@ func (r *runner) coupling(ctx context.Context, s *Step) {
 		graphs[root] = g
 		s.KubePackages[root] = kubePackages(g)
 	}
+	if g, err := r.crdOnlyGraph(ctx); err != nil {
+		r.problem(s, "depgraph %s: %v", CRDOnlyServer, err)
+	} else {
+		s.KubePackages[CRDOnlyServer] = kubePackages(g)
+	}
 	if prev, cur := r.graphs[GenericSample], graphs[GenericSample]; prev != nil && cur != nil {
 		rep := depgraph.Diff(prev, cur)
 		d := &DiffSummary{Added: refs(rep.Added), Removed: refs(rep.Removed)}
