@@ -65,7 +65,7 @@ PROVE_COMMITTED := reports/prove.md reports/prove.json
 
 .PHONY: prove
 prove: tree prove-tool ## Main job: prove every prefix of the series; writes _output/reports/prove.{md,json} (make reports copies them to reports/)
-	$(BIN)/prove --tree $(KK_TREE) --work $(OUTPUT)/prove --reports $(PROVE_REPORTS) $(PROVE_FLAGS)
+	$(BIN)/prove --tree $(KK_TREE) --work $(OUTPUT)/prove --reports $(PROVE_REPORTS) $(if $(PROVE_KUBECTL),--kubectl $(PROVE_KUBECTL)) $(PROVE_FLAGS)
 
 .PHONY: reports
 reports: prove-tool ## Copy the last make prove report (_output/reports/prove.*) over the committed reports/prove.*, and say what changed
@@ -111,6 +111,10 @@ TEST_TARGETS := $(if $(wildcard mk/depgraph.mk),test-depgraph) $(if $(wildcard m
 # After prove, whose tip build of the native sample leaves most of the tip
 # compiled in the build cache.
 TEST_AFTER_PROVE := $(if $(wildcard mk/storage.mk),test-tip-server test-tip-storage)
+
+# The harness builds kubectl of the pinned release before prove, which then
+# runs its scenario with it instead of compiling kubectl from the tree.
+test: PROVE_KUBECTL = $(if $(filter test-harness,$(TEST_TARGETS)),$(BIN)/kubectl)
 
 .PHONY: test
 test: verify tree check test-unit $(TEST_TARGETS) prove $(TEST_AFTER_PROVE) ## Everything CI runs: verify, series check, unit tests, depgraph, harness scenario, storage suites, the fast fault suite, then prove every patch, then the server package and minimal-apiserver on the series tip (tests; every storage backend) (writes only under _output/)

@@ -35,12 +35,15 @@ harness-treemod: ## Write _output/tree.mod pointing k8s.io/kubernetes and stagin
 	go run ./cmd/treemod -tree $(KK_TREE) -out $(OUTPUT)/tree.mod
 
 .PHONY: harness
-harness: $(if $(HARNESS_TREE),harness-treemod) ## Build minimal-apiserver, the examples and kubectl into $(BIN) (HARNESS_TREE=1: against $(KK_TREE))
-	@mkdir -p $(BIN)
+harness: $(if $(HARNESS_TREE),harness-treemod) kubectl ## Build minimal-apiserver, the examples and kubectl into $(BIN) (HARNESS_TREE=1: against $(KK_TREE))
 	$(HARNESS_BUILD) -o $(BIN)/minimal-apiserver ./cmd/minimal-apiserver
 	$(HARNESS_BUILD) -o $(BIN)/example-full ./cmd/examples/full
 	$(HARNESS_BUILD) -o $(BIN)/example-crdonly ./cmd/examples/crdonly
 	$(HARNESS_BUILD) -o $(BIN)/example-faulty ./cmd/examples/faulty
+
+.PHONY: kubectl
+kubectl: $(if $(HARNESS_TREE),harness-treemod) ## Build kubectl of the pinned release into $(BIN): the scenario's client
+	@mkdir -p $(BIN)
 	$(HARNESS_BUILD) -ldflags='$(KUBECTL_LDFLAGS)' -o $(BIN)/kubectl k8s.io/kubernetes/cmd/kubectl
 
 .PHONY: test-harness

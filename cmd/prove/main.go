@@ -88,6 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Upto, "upto", 0, "prove only the first N patches (0: all)")
 	fs.StringVar(&cfg.Integration, "integration", prove.IntegrationFull,
 		"k/k integration tests, at the last step: off, fast (the generic control plane's own tests) or full (every suite)")
+	fs.StringVar(&cfg.KubectlBinary, "kubectl", "", "kubectl of the pinned release for the scenario (default: build it from the baseline tree)")
 	fs.StringVar(&cfg.EtcdBinary, "etcd", "", "etcd binary for the integration tests (default: build "+prove.EtcdPackage+" into WORK/bin; run from this repository)")
 	fs.BoolVar(&cfg.Static, "static", true, "gofmt, license headers and import-boss on the files and packages the series touched")
 	// Errors are reported below, in one line naming the flag; the flag list
@@ -113,6 +114,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Upto < 0 {
 		return usageError(stderr, "invalid value %d for flag --upto: want 0 (all) or a number of patches", cfg.Upto)
+	}
+	if cfg.KubectlBinary != "" {
+		abs, err := filepath.Abs(cfg.KubectlBinary)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			return usageError(stderr, "flag --kubectl: %v (build it with make kubectl, or leave the flag out to build it from the tree)", err)
+		}
+		cfg.KubectlBinary = abs
 	}
 	if copyFrom != "" {
 		if err := copyReport(copyFrom, reports, cfg.Patches, stdout); err != nil {

@@ -40,6 +40,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"--upto=-1"}, "invalid value -1 for flag --upto"},
 		{[]string{"--integration=sometimes"}, `invalid value "sometimes" for flag --integration: want off, fast or full`},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--kubectl=/nonexistent/kubectl"}, "flag --kubectl: stat /nonexistent/kubectl: no such file or directory (build it with make kubectl"},
 	} {
 		code, stdout, stderr := proveCmd(t, tc.args...)
 		assert.Equal(t, exitError, code, "%v", tc.args)

@@ -241,3 +241,29 @@ func TestLibraryScenarioProblems(t *testing.T) {
 		libraryScenarioProblems(nil, result(scenario.Fail, scenario.Fail, scenario.Pass, scenario.Pass)), "without the sample's run only the example's own steps are judged")
 	assert.Empty(t, libraryScenarioProblems(sample, nil))
 }
+
+func TestWidePatchIsTypeCheckedAtItsPrefix(t *testing.T) {
+	pkgs := []string{"./pkg/a", "./pkg/b"}
+	res := &Result{Pin: "v1.37.2", Steps: []*Step{
+		{Index: 1, Patch: "0001-a.patch", Subject: "a", Applies: true, Builds: true,
+			Tests: TestResult{Packages: pkgs, Passed: true, TypeCheckedOnly: true}},
+		{Index: 2, Patch: "0002-b.patch", Subject: "b", Applies: true, Builds: true,
+			Tests: TestResult{Packages: pkgs, Failed: []string{"k8s.io/kubernetes/pkg/b"}, TypeCheckedOnly: true}},
+	}}
+	var b strings.Builder
+	require.NoError(t, WriteMarkdown(&b, res))
+	md := b.String()
+	assert.Contains(t, md, "| ✓ vet 2 pkgs (tests at the tip) |")
+	assert.Contains(t, md, "| ✗ vet: 1/2 failed |")
+	assert.Contains(t, md, "k/k tests type-checked only (pass; more than 20 packages: their tests run at the tip): `go vet ./pkg/a ./pkg/b`")
+	assert.Equal(t, []string{"step 2 (0002-b.patch): go vet fails in k8s.io/kubernetes/pkg/b"}, res.Failures())
+}
+
+func TestVetResultNamesThePackages(t *testing.T) {
+	out := "# k8s.io/kubernetes/pkg/a\npkg/a/a.go:3:2: undefined: x\n# k8s.io/kubernetes/pkg/b [k8s.io/kubernetes/pkg/b.test]\npkg/b/b_test.go:9:1: y\n"
+	var got []string
+	for _, m := range vetResultRE.FindAllStringSubmatch(out, -1) {
+		got = append(got, m[1])
+	}
+	assert.Equal(t, []string{"k8s.io/kubernetes/pkg/a", "k8s.io/kubernetes/pkg/b"}, got)
+}

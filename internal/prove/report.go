@@ -112,7 +112,12 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 			continue
 		}
 		if len(s.Tests.Packages) > 0 {
-			fmt.Fprintf(&b, "k/k tests (%s): `go test %s`\n\n", passFail(s.Tests.Passed), strings.Join(s.Tests.Packages, " "))
+			if s.Tests.TypeCheckedOnly {
+				fmt.Fprintf(&b, "k/k tests type-checked only (%s; more than %d packages: their tests run at the tip): `go vet %s`\n\n",
+					passFail(s.Tests.Passed), wideTestPackages, strings.Join(s.Tests.Packages, " "))
+			} else {
+				fmt.Fprintf(&b, "k/k tests (%s): `go test %s`\n\n", passFail(s.Tests.Passed), strings.Join(s.Tests.Packages, " "))
+			}
 			if !s.Tests.Passed {
 				fmt.Fprintf(&b, "Failed: %s\n\n```\n%s\n```\n\n", strings.Join(s.Tests.Failed, ", "), s.Tests.Output)
 			}
@@ -198,8 +203,12 @@ func tests(s *Step) string {
 		return ""
 	case len(s.Tests.Packages) == 0:
 		return "–"
+	case s.Tests.Passed && s.Tests.TypeCheckedOnly:
+		return fmt.Sprintf("✓ vet %d pkgs (tests at the tip)", len(s.Tests.Packages))
 	case s.Tests.Passed:
 		return fmt.Sprintf("✓ %d pkgs", len(s.Tests.Packages))
+	case s.Tests.TypeCheckedOnly:
+		return fmt.Sprintf("✗ vet: %d/%d failed", len(s.Tests.Failed), len(s.Tests.Packages))
 	default:
 		return fmt.Sprintf("✗ %d/%d failed", len(s.Tests.Failed), len(s.Tests.Packages))
 	}

@@ -118,7 +118,24 @@ type TestResult struct {
 	Failed   []string `json:"failed,omitempty"`
 	Passed   bool     `json:"passed"`
 	Output   string   `json:"output,omitempty"` // tail of go test output on failure
+	// TypeCheckedOnly: the patch touched more than wideTestPackages
+	// packages, so at its prefix they were type-checked (go vet, tests
+	// included) and their tests ran at the tip.
+	TypeCheckedOnly bool `json:"typeCheckedOnly,omitempty"`
 }
+
+// wideTestPackages is how many packages a patch may touch and still have
+// their tests run at its own prefix. A wider patch (the per-group printers
+// touch 86 packages) costs minutes of test binaries with an empty build
+// cache, and the tip tests every package the series touched anyway: at its
+// prefix `go vet` type-checks them, tests included, without linking.
+const wideTestPackages = 20
+
+// goTestVetChecks are the checks go test runs with go vet (the list in
+// cmd/go/internal/test of Go 1.26): a type-checked prefix is held to what
+// its tests would have been, not to vet checks k/k does not run.
+var goTestVetChecks = []string{"-atomic", "-bool", "-buildtags", "-directive", "-errorsas", "-ifaceassert",
+	"-nilfunc", "-printf", "-slog", "-stringintconv", "-tests"}
 
 // Runtime is what a started server measured.
 type Runtime struct {
@@ -158,7 +175,11 @@ func (s *Step) failures() []string {
 		why = append(why, "does not build: "+firstLine(strings.TrimSpace(s.BuildError)))
 	case !s.Tests.Passed:
 		if len(s.Tests.Failed) > 0 {
-			why = append(why, "unit tests fail in "+strings.Join(s.Tests.Failed, ", "))
+			what := "unit tests fail in "
+			if s.Tests.TypeCheckedOnly {
+				what = "go vet fails in "
+			}
+			why = append(why, what+strings.Join(s.Tests.Failed, ", "))
 		} else {
 			why = append(why, "unit tests fail: "+tailLines(s.Tests.Output, 1))
 		}
@@ -224,8 +245,12 @@ func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
 	// at the baseline, so every prefix's server meets the same client (and
 	// later steps save a link of kubectl).
 	roots := r.roots()
-	if s.Index == 0 {
-		roots = append(roots, Kubectl)
+	kubectl := r.cfg.KubectlBinary
+	if kubectl == "" {
+		kubectl = filepath.Join(r.cfg.Work, "bin", "0", "kubectl")
+		if s.Index == 0 {
+			roots = append(roots, Kubectl)
+		}
 	}
 	if out, err := r.goCmd(ctx, append([]string{"build", "-ldflags=-s -w", "-o", bin + "/"}, roots...)...); err != nil {
 		s.BuildError = tailLines(out, 30)
@@ -236,7 +261,7 @@ func (r *runner) evaluate(ctx context.Context, s *Step, tip bool) {
 	s.Builds = true
 	r.logf("built in %s", time.Since(start).Round(time.Second))
 	binaries := map[string]string{KubeAPIServer: filepath.Join(bin, "kube-apiserver"), GenericSample: filepath.Join(bin, "generic"),
-		MinimalSample: filepath.Join(bin, "minimal"), KubeSample: filepath.Join(bin, "kube"), WorkloadsSample: filepath.Join(bin, "workloads"), Kubectl: filepath.Join(r.cfg.Work, "bin", "0", "kubectl")}
+		MinimalSample: filepath.Join(bin, "minimal"), KubeSample: filepath.Join(bin, "kube"), WorkloadsSample: filepath.Join(bin, "workloads"), Kubectl: kubectl}
 	s.StrippedBytes = map[string]int64{}
 	for _, root := range r.roots() {
 		if fi, err := os.Stat(binaries[root]); err == nil {
@@ -342,6 +367,11 @@ func refs(rs []depgraph.PackageRef) []string {
 
 var testResultRE = regexp.MustCompile(`(?m)^(?:--- )?FAIL:?\s+(\S+)`)
 
+// vetResultRE matches the package header go vet prints above its findings
+// and type errors ("# k8s.io/kubernetes/pkg/a" or, for a test variant,
+// "# k8s.io/kubernetes/pkg/a [k8s.io/kubernetes/pkg/a.test]").
+var vetResultRE = regexp.MustCompile(`(?m)^# (\S+)`)
+
 // kubeTests runs go test on the packages this patch touched and, at the
 // last step (or at every step when asked), on every package the series has
 // touched, but integration and e2e test packages. Running the whole touched
@@ -368,16 +398,27 @@ func (r *runner) kubeTests(ctx context.Context, s *Step, tip bool) {
 		s.Tests.Passed = true
 		return
 	}
-	r.logf("go test %d packages the series touched", len(pkgs))
+	args := []string{"test", "-timeout=15m"}
+	if !tip && !r.cfg.AllTestsEveryPrefix && len(pkgs) > wideTestPackages {
+		s.Tests.TypeCheckedOnly = true
+		args = append([]string{"vet"}, goTestVetChecks...)
+		r.logf("go vet %d packages this patch touched (more than %d: their tests run at the tip)", len(pkgs), wideTestPackages)
+	} else {
+		r.logf("go test %d packages the series touched", len(pkgs))
+	}
 	// No -count=1: go test reuses a package's result only when its test
 	// binary and the files and environment it read are the same, so a
 	// package the series touched earlier is run again exactly when this
 	// patch changed it or something it depends on.
-	out, err := r.goCmd(ctx, append([]string{"test", "-timeout=15m"}, pkgs...)...)
+	out, err := r.goCmd(ctx, append(args, pkgs...)...)
 	s.Tests.Passed = err == nil
 	if err != nil {
 		seen := map[string]bool{}
-		for _, m := range testResultRE.FindAllStringSubmatch(out, -1) {
+		re := testResultRE
+		if s.Tests.TypeCheckedOnly {
+			re = vetResultRE
+		}
+		for _, m := range re.FindAllStringSubmatch(out, -1) {
 			if strings.Contains(m[1], "/") && !seen[m[1]] {
 				seen[m[1]] = true
 				s.Tests.Failed = append(s.Tests.Failed, m[1])
