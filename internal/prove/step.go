@@ -197,7 +197,11 @@ func (s *Step) Summary() string {
 	}
 	parts := []string{fmt.Sprintf("sample links %d k/k packages, kube-apiserver %d", s.KubePackages[GenericSample], s.KubePackages[KubeAPIServer])}
 	if len(s.Tests.Packages) > 0 {
-		parts = append(parts, fmt.Sprintf("tests %s (%d packages)", passFail(s.Tests.Passed), len(s.Tests.Packages)))
+		what := "tests"
+		if s.Tests.TypeCheckedOnly {
+			what = "go vet"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%d packages)", what, passFail(s.Tests.Passed), len(s.Tests.Packages)))
 	}
 	if s.Scenario != nil {
 		parts = append(parts, fmt.Sprintf("scenario %d/%d", s.Scenario.Passed, s.Scenario.Total))
