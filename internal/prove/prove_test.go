@@ -75,9 +75,7 @@ func TestMarkdownMarksFailures(t *testing.T) {
 			KubeSample:    &Runtime{Error: "serves other resources than kube-apiserver (-kube-apiserver +sample):\n- v1/pods"}},
 	}, NotReached: []string{"0003-c.patch"}}
 	assert.False(t, res.Green())
-	var b strings.Builder
-	require.NoError(t, WriteMarkdown(&b, res))
-	md := b.String()
+	md := markdown(t, res)
 	assert.Contains(t, md, "NOT all green")
 	assert.Contains(t, md, "| 1 | UPSTREAM: &lt;carry&gt;: controlplane: a | ✓ | ✓ | ✓ 1 pkgs |")
 	assert.Contains(t, md, "| 349 | -112 |  |  | 465 | ✓ |", "a server not measured at a prefix has an empty cell")
@@ -112,9 +110,7 @@ func TestMarkdownShowsSurfaceIntegrationAndStaticChecks(t *testing.T) {
 			Static:   &StaticResult{GoFiles: 2, Gofmt: []string{"pkg/a/a.go"}, ImportBoss: &ToolCheck{Passed: true, Seconds: 1}},
 			Problems: []string{"patch 0001-a.patch: undeclared kube-apiserver change: validating admission order: A,B -> B,A"}},
 	}}
-	var b strings.Builder
-	require.NoError(t, WriteMarkdown(&b, res))
-	md := b.String()
+	md := markdown(t, res)
 	assert.Contains(t, md, "| # | declared | flags (--help) |")
 	assert.Contains(t, md, "| 1 | no change |  |  |  |  |  |  | 2 Δ ✗ |  |")
 	assert.Contains(t, md, "| 0 | ✓ 50s (1 fail on baseline) | 0 | ✓ | ✓ | ✓ 1s |")
@@ -173,27 +169,19 @@ func TestMarkdownShowsTheNativeSampleBesideEtcd(t *testing.T) {
 	res := &Result{Pin: "v1.37.2", Steps: []*Step{{Index: 0, Subject: "baseline v1.37.2", Applies: true, Builds: true,
 		Tests: TestResult{Passed: true}, Scenario: onEtcd,
 		NativeSample: &Runtime{StartToReadySeconds: 1.5, Resources: 60, RSSBytes: 100 << 20}, NativeScenario: onNative}}}
-	var b strings.Builder
-	require.NoError(t, WriteMarkdown(&b, res))
-	md := b.String()
+	md := markdown(t, res)
 	assert.Contains(t, md, "The "+NativeSampleServer+": ready in 1.50 s, 60 resources served")
 	assert.Contains(t, md, "| crud | pass | pass | configmaps |")
 	assert.Contains(t, md, "| watch | pass | fail | no DELETED event |")
 
 	res.Steps[0].NativeSample = &Runtime{Error: "go build failed"}
-	b.Reset()
-	require.NoError(t, WriteMarkdown(&b, res))
-	assert.Contains(t, b.String(), "did not run: go build failed")
+	assert.Contains(t, markdown(t, res), "did not run: go build failed")
 
 	res.Steps[0].StrippedBytes = map[string]int64{LibraryExample: 105_000_000}
 	res.Steps[0].LibraryExample = &Runtime{StartToReadySeconds: 1.6, Resources: 17, RSSBytes: 140 << 20}
-	b.Reset()
-	require.NoError(t, WriteMarkdown(&b, res))
-	assert.Contains(t, b.String(), "The "+LibraryExample+", 105.0 MB: ready in 1.60 s, 17 resources served")
+	assert.Contains(t, markdown(t, res), "The "+LibraryExample+", 105.0 MB: ready in 1.60 s, 17 resources served")
 	res.Steps[0].LibraryExample = &Runtime{Error: "creating a ConfigMap labelled deny=true: got <nil>"}
-	b.Reset()
-	require.NoError(t, WriteMarkdown(&b, res))
-	assert.Contains(t, b.String(), "The "+LibraryExample+": creating a ConfigMap labelled deny=true: got &lt;nil&gt;")
+	assert.Contains(t, markdown(t, res), "The "+LibraryExample+": creating a ConfigMap labelled deny=true: got &lt;nil&gt;")
 }
 
 // A step left out at some prefixes (prove runs the slow steps at the
@@ -250,9 +238,7 @@ func TestWidePatchIsTypeCheckedAtItsPrefix(t *testing.T) {
 		{Index: 2, Patch: "0002-b.patch", Subject: "b", Applies: true, Builds: true,
 			Tests: TestResult{Packages: pkgs, Failed: []string{"k8s.io/kubernetes/pkg/b"}, TypeCheckedOnly: true}},
 	}}
-	var b strings.Builder
-	require.NoError(t, WriteMarkdown(&b, res))
-	md := b.String()
+	md := markdown(t, res)
 	assert.Contains(t, md, "| ✓ vet 2 pkgs (tests at the tip) |")
 	assert.Contains(t, md, "| ✗ vet: 1/2 failed |")
 	assert.Contains(t, md, "k/k tests type-checked only (pass; more than 20 packages: their tests run at the tip): `go vet ./pkg/a ./pkg/b`")
@@ -266,4 +252,12 @@ func TestVetResultNamesThePackages(t *testing.T) {
 		got = append(got, m[1])
 	}
 	assert.Equal(t, []string{"k8s.io/kubernetes/pkg/a", "k8s.io/kubernetes/pkg/b"}, got)
+}
+
+// markdown renders res as WriteMarkdown writes it.
+func markdown(t *testing.T, res *Result) string {
+	t.Helper()
+	var b strings.Builder
+	require.NoError(t, WriteMarkdown(&b, res))
+	return b.String()
 }
