@@ -2,12 +2,9 @@ package prove
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 
 	"github.com/generic-controlplane/gcp/analysis/depgraph"
 	"github.com/generic-controlplane/gcp/internal/goenv"
-	"github.com/generic-controlplane/gcp/internal/treemod"
 )
 
 // CRDOnlyServer is this repository's CRD-only server (cmd/examples/crdonly),
@@ -21,12 +18,9 @@ const CRDOnlyServer = "github.com/generic-controlplane/gcp/cmd/examples/crdonly"
 
 // crdOnlyGraph loads CRDOnlyServer's import graph against the prefix tree.
 func (r *runner) crdOnlyGraph(ctx context.Context) (*depgraph.Graph, error) {
-	modFile, err := filepath.Abs(filepath.Join(r.cfg.Work, "tree.mod"))
+	modFile, err := r.writeTreeMod()
 	if err != nil {
 		return nil, err
-	}
-	if _, err := treemod.Write(r.tree, "go.mod", modFile); err != nil {
-		return nil, fmt.Errorf("writing the modfile that lists this repository against the tree (run make prove from the repository root): %w", err)
 	}
 	env := append(goenv.ModuleAlone(), "GOFLAGS=-mod=mod -modfile="+modFile)
 	return depgraph.Load(ctx, depgraph.Options{Dir: ".", Roots: []string{CRDOnlyServer}, Env: env})

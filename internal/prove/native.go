@@ -29,6 +29,20 @@ func hasStorageRegistry(tree string) bool {
 	return err == nil
 }
 
+// writeTreeMod writes, under the work folder, the modfile that builds this
+// repository's module (the proof's working directory) against the prefix
+// tree (treemod), and returns its absolute path.
+func (r *runner) writeTreeMod() (string, error) {
+	modFile, err := filepath.Abs(filepath.Join(r.cfg.Work, "tree.mod"))
+	if err != nil {
+		return "", err
+	}
+	if _, err := treemod.Write(r.tree, "go.mod", modFile); err != nil {
+		return "", fmt.Errorf("writing the modfile that builds this repository against the tree (run make prove from the repository root): %w", err)
+	}
+	return modFile, nil
+}
+
 // NativeSampleServer names the native sample in the report.
 const NativeSampleServer = "generic sample at the tip on the native storage backend (cmd/sample-native)"
 
@@ -46,13 +60,9 @@ func (r *runner) nativeSample(ctx context.Context, s *Step, binaries map[string]
 		fail("%v", err)
 		return
 	}
-	modFile, err := filepath.Abs(filepath.Join(r.cfg.Work, "tree.mod"))
+	modFile, err := r.writeTreeMod()
 	if err != nil {
 		fail("%v", err)
-		return
-	}
-	if _, err := treemod.Write(r.tree, "go.mod", modFile); err != nil {
-		fail("writing the modfile that builds this repository against the tree: %v", err)
 		return
 	}
 	// The library example builds with it, once: they share the tip's build.
